@@ -1,0 +1,298 @@
+//! Dense tensors: a dtype, fixed dimensions and aligned, shared storage.
+//!
+//! Storage is either owned heap memory or a window of a memory-mapped file, so weights can
+//! be read in place from an artifact. Cloning a tensor shares its storage.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::dtype::{DType, Element};
+use crate::shape::{byte_size, format_dims, ShapeError};
+
+/// Errors building or viewing tensors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TensorError {
+    /// The data length does not agree with the dtype and dimensions.
+    #[error("tensor data has {actual} bytes but {dtype}{dims} needs {expected}")]
+    LengthMismatch {
+        /// Element type.
+        dtype: DType,
+        /// Dimensions, formatted.
+        dims: String,
+        /// Bytes the dimensions need.
+        expected: usize,
+        /// Bytes given.
+        actual: usize,
+    },
+    /// The tensor was viewed as another element type than its own.
+    #[error("tensor of dtype {actual} viewed as {requested}")]
+    DTypeMismatch {
+        /// The tensor's dtype.
+        actual: DType,
+        /// The dtype asked for.
+        requested: DType,
+    },
+    /// The storage is not aligned for the element type.
+    #[error("tensor storage is not aligned for {0}")]
+    Misaligned(DType),
+    /// The shape overflows.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+}
+
+/// Where a tensor's bytes live.
+#[derive(Clone)]
+enum Storage {
+    /// Owned, 8-byte aligned heap memory; `len` bytes of it are used.
+    Heap { words: Arc<Vec<u64>>, len: usize },
+    /// A window of a memory-mapped file.
+    Mapped {
+        map: Arc<memmap2::Mmap>,
+        offset: usize,
+        len: usize,
+    },
+}
+
+impl Storage {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Heap { words, len } => &bytemuck::cast_slice::<u64, u8>(words)[..*len],
+            Storage::Mapped { map, offset, len } => &map[*offset..*offset + *len],
+        }
+    }
+}
+
+/// A dense, row-major tensor.
+#[derive(Clone)]
+pub struct Tensor {
+    dtype: DType,
+    dims: Vec<usize>,
+    storage: Storage,
+}
+
+impl Tensor {
+    /// A tensor copied from raw little-endian bytes.
+    pub fn from_bytes(dtype: DType, dims: Vec<usize>, bytes: &[u8]) -> Result<Tensor, TensorError> {
+        let expected = byte_size(&dims, dtype.size_bytes())?;
+        if bytes.len() != expected {
+            return Err(TensorError::LengthMismatch {
+                dtype,
+                dims: format_dims(&dims),
+                expected,
+                actual: bytes.len(),
+            });
+        }
+        let mut words = vec![0u64; expected.div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..expected].copy_from_slice(bytes);
+        Ok(Tensor {
+            dtype,
+            dims,
+            storage: Storage::Heap {
+                words: Arc::new(words),
+                len: expected,
+            },
+        })
+    }
+
+    /// A tensor that reads its bytes in place from a memory map.
+    pub fn from_mmap(
+        dtype: DType,
+        dims: Vec<usize>,
+        map: Arc<memmap2::Mmap>,
+        offset: usize,
+    ) -> Result<Tensor, TensorError> {
+        let len = byte_size(&dims, dtype.size_bytes())?;
+        let available = map.len().saturating_sub(offset);
+        if len > available {
+            return Err(TensorError::LengthMismatch {
+                dtype,
+                dims: format_dims(&dims),
+                expected: len,
+                actual: available,
+            });
+        }
+        let t = Tensor {
+            dtype,
+            dims,
+            storage: Storage::Mapped { map, offset, len },
+        };
+        if t.bytes().as_ptr().align_offset(dtype.size_bytes()) != 0 {
+            return Err(TensorError::Misaligned(dtype));
+        }
+        Ok(t)
+    }
+
+    /// A tensor owning `data`, with `dims`. The length must match.
+    pub fn from_vec<T: Element>(dims: Vec<usize>, data: Vec<T>) -> Result<Tensor, TensorError> {
+        Tensor::from_bytes(T::DTYPE, dims, bytemuck::cast_slice(&data))
+    }
+
+    /// A boolean tensor from `bool`s.
+    pub fn from_bools(dims: Vec<usize>, data: &[bool]) -> Result<Tensor, TensorError> {
+        let bytes: Vec<u8> = data.iter().map(|&b| b as u8).collect();
+        Tensor::from_bytes(DType::Bool, dims, &bytes)
+    }
+
+    /// A rank-0 tensor holding `value`.
+    pub fn scalar<T: Element>(value: T) -> Tensor {
+        Tensor::from_bytes(T::DTYPE, Vec::new(), bytemuck::bytes_of(&value))
+            .expect("one element always fits a scalar")
+    }
+
+    /// A tensor of zeros (all bytes zero).
+    pub fn zeros(dtype: DType, dims: Vec<usize>) -> Result<Tensor, TensorError> {
+        let len = byte_size(&dims, dtype.size_bytes())?;
+        Ok(Tensor {
+            dtype,
+            dims,
+            storage: Storage::Heap {
+                words: Arc::new(vec![0u64; len.div_ceil(8)]),
+                len,
+            },
+        })
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.storage.bytes().len() / self.dtype.size_bytes()
+    }
+
+    /// Whether the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The raw little-endian bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.storage.bytes()
+    }
+
+    /// Whether the bytes are read in place from a memory-mapped file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.storage, Storage::Mapped { .. })
+    }
+
+    /// The elements as `T`. For bool tensors use `u8` through [`Tensor::as_bool_bytes`].
+    pub fn as_slice<T: Element>(&self) -> Result<&[T], TensorError> {
+        if T::DTYPE != self.dtype {
+            return Err(TensorError::DTypeMismatch {
+                actual: self.dtype,
+                requested: T::DTYPE,
+            });
+        }
+        bytemuck::try_cast_slice(self.bytes()).map_err(|_| TensorError::Misaligned(self.dtype))
+    }
+
+    /// The elements of a bool tensor, one byte (0 or 1) each.
+    pub fn as_bool_bytes(&self) -> Result<&[u8], TensorError> {
+        if self.dtype != DType::Bool {
+            return Err(TensorError::DTypeMismatch {
+                actual: self.dtype,
+                requested: DType::Bool,
+            });
+        }
+        Ok(self.bytes())
+    }
+
+    /// The same data with other dimensions of the same element count.
+    pub fn reshaped(&self, dims: Vec<usize>) -> Result<Tensor, TensorError> {
+        let expected = byte_size(&dims, self.dtype.size_bytes())?;
+        if expected != self.bytes().len() {
+            return Err(TensorError::LengthMismatch {
+                dtype: self.dtype,
+                dims: format_dims(&dims),
+                expected,
+                actual: self.bytes().len(),
+            });
+        }
+        Ok(Tensor {
+            dtype: self.dtype,
+            dims,
+            storage: self.storage.clone(),
+        })
+    }
+
+    /// The elements converted to `i64`, for integer tensors that carry shapes, axes or
+    /// indices. `None` for float and bool tensors.
+    pub fn to_i64_vec(&self) -> Option<Vec<i64>> {
+        let b = self.bytes();
+        Some(match self.dtype {
+            DType::I64 => bytemuck::pod_collect_to_vec::<u8, i64>(b),
+            DType::I32 => bytemuck::pod_collect_to_vec::<u8, i32>(b).into_iter().map(i64::from).collect(),
+            DType::I16 => bytemuck::pod_collect_to_vec::<u8, i16>(b).into_iter().map(i64::from).collect(),
+            DType::I8 => b.iter().map(|&x| x as i8 as i64).collect(),
+            DType::U8 => b.iter().map(|&x| x as i64).collect(),
+            DType::U16 => bytemuck::pod_collect_to_vec::<u8, u16>(b).into_iter().map(i64::from).collect(),
+            DType::U32 => bytemuck::pod_collect_to_vec::<u8, u32>(b).into_iter().map(i64::from).collect(),
+            DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b).into_iter().map(|x| x as i64).collect(),
+            _ => return None,
+        })
+    }
+
+    /// The elements converted to `f64`, for printing and comparison.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        let b = self.bytes();
+        match self.dtype {
+            DType::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(b).into_iter().map(f64::from).collect(),
+            DType::F64 => bytemuck::pod_collect_to_vec::<u8, f64>(b),
+            DType::F16 => bytemuck::pod_collect_to_vec::<u8, half::f16>(b).into_iter().map(f64::from).collect(),
+            DType::BF16 => bytemuck::pod_collect_to_vec::<u8, half::bf16>(b).into_iter().map(f64::from).collect(),
+            DType::Bool => b.iter().map(|&x| x as f64).collect(),
+            _ => self
+                .to_i64_vec()
+                .map(|v| match self.dtype {
+                    DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b).into_iter().map(|x| x as f64).collect(),
+                    _ => v.into_iter().map(|x| x as f64).collect(),
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl PartialEq for Tensor {
+    /// Bitwise equality of dtype, dimensions and bytes.
+    fn eq(&self, other: &Self) -> bool {
+        self.dtype == other.dtype && self.dims == other.dims && self.bytes() == other.bytes()
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tensor({}{}", self.dtype, format_dims(&self.dims))?;
+        if self.len() <= 16 {
+            write!(f, " {:?}", self.to_f64_vec())?;
+        }
+        f.write_str(")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_is_checked() {
+        let err = Tensor::from_bytes(DType::F32, vec![2, 2], &[0; 12]).unwrap_err();
+        assert!(matches!(err, TensorError::LengthMismatch { expected: 16, actual: 12, .. }));
+    }
+
+    #[test]
+    fn views_are_typed() {
+        let t = Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]).unwrap();
+        assert_eq!(t.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0]);
+        assert!(t.as_slice::<i32>().is_err());
+        let r = t.reshaped(vec![1, 3]).unwrap();
+        assert_eq!(r.dims(), &[1, 3]);
+        assert!(t.reshaped(vec![2]).is_err());
+    }
+}
