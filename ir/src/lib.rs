@@ -15,3 +15,11 @@ pub use dtype::{DType, Element};
 pub use op::*;
 pub use shape::{Dim, Shape, ShapeError};
 pub use tensor::{Tensor, TensorError};
+pub mod graph;
+pub mod infer;
+
+pub use graph::{Graph, Node, NodeId, Port, TensorType, ValueData, ValueDef, ValueId};
+pub mod text;
+pub mod verify;
+
+pub use verify::{verify, VerifyError};

@@ -7,7 +7,7 @@
 //! Optional operands are `None` in a node's operand list.
 
 mod attrs;
-mod names;
+pub mod names;
 
 pub use attrs::*;
 
