@@ -1,1 +1,3 @@
-//! placeholder
+//! Model frontends of LightOS.
+
+pub mod onnx;
