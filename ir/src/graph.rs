@@ -250,6 +250,26 @@ impl Graph {
         &self.values[id.index()].ty
     }
 
+    /// Sets the static type of a value (shape inference refines types in place).
+    pub fn set_type(&mut self, id: ValueId, ty: TensorType) {
+        self.values[id.index()].ty = ty;
+    }
+
+    /// Operands of node `id` with their types and constant values, as type inference
+    /// takes them.
+    pub fn operands_for_inference(&self, id: NodeId) -> Vec<Option<crate::infer::Operand<'_>>> {
+        self.node(id)
+            .operands
+            .iter()
+            .map(|o| {
+                o.map(|v| crate::infer::Operand {
+                    ty: self.ty(v),
+                    value: self.constant_value(v),
+                })
+            })
+            .collect()
+    }
+
     /// The graph inputs, in order.
     pub fn inputs(&self) -> &[Port] {
         &self.inputs

@@ -1,1 +1,10 @@
-//! placeholder
+//! The LightOS runtime: the `.lart` artifact format, NumPy `.npy` I/O, the project's own
+//! math functions, and the reference interpreter that defines every op's numerics.
+//!
+//! It depends on the IR crate only, so a deployed binary never links the compiler.
+
+pub mod artifact;
+pub mod math;
+pub mod model;
+pub mod npy;
+pub mod reference;

@@ -18,4 +18,4 @@ pub use error::OnnxError;
 pub use tensor::{tensor_from_proto, TensorContext};
 pub mod import;
 
-pub use import::import_model;
+pub use import::{import_model, import_model_with, Folder, ImportOptions};

@@ -545,10 +545,13 @@ fn nchw(args: &Args, what: &str) -> Result<TensorType, InferError> {
 fn scale_dim(d: &Dim, mul: usize, div: usize, names: &mut SymbolNamer) -> Result<Dim, InferError> {
     match d {
         Dim::Fixed(n) => {
-            if (n * mul) % div != 0 {
+            let scaled = n
+                .checked_mul(mul)
+                .ok_or_else(|| InferError(format!("size {n} times {mul} overflows")))?;
+            if div == 0 || !scaled.is_multiple_of(div) {
                 bail!("size {n} is not divisible by {div}");
             }
-            Ok(Dim::Fixed(n * mul / div))
+            Ok(Dim::Fixed(scaled / div))
         }
         Dim::Sym(_) => Ok(names.fresh()),
     }
@@ -559,7 +562,7 @@ pub(super) fn depth_to_space(b: usize, args: &Args, names: &mut SymbolNamer) -> 
     let s = &x.shape.0;
     let dims = vec![
         s[0].clone(),
-        scale_dim(&s[1], 1, b * b, names)?,
+        scale_dim(&s[1], 1, b.saturating_mul(b), names)?,
         scale_dim(&s[2], b, 1, names)?,
         scale_dim(&s[3], b, 1, names)?,
     ];
@@ -571,7 +574,7 @@ pub(super) fn space_to_depth(b: usize, args: &Args, names: &mut SymbolNamer) -> 
     let s = &x.shape.0;
     let dims = vec![
         s[0].clone(),
-        scale_dim(&s[1], b * b, 1, names)?,
+        scale_dim(&s[1], b.saturating_mul(b), 1, names)?,
         scale_dim(&s[2], 1, b, names)?,
         scale_dim(&s[3], 1, b, names)?,
     ];

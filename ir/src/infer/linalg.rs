@@ -129,7 +129,8 @@ pub(super) fn pool(p: &PoolAttrs, args: &Args, names: &mut SymbolNamer) -> Resul
     if x.rank() < 3 || p.kernel.len() != x.rank() - 2 {
         bail!("pool kernel has {} axes for input {x}", p.kernel.len());
     }
-    if !x.dtype.is_float() && !(matches!(p.kind, crate::op::PoolKind::Max) && x.dtype.is_int()) {
+    let int_max_pool = matches!(p.kind, crate::op::PoolKind::Max) && x.dtype.is_int();
+    if !x.dtype.is_float() && !int_max_pool {
         bail!("pool does not take {}", x.dtype);
     }
     let mut out = x.shape.0[..2].to_vec();

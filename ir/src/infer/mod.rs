@@ -137,6 +137,21 @@ pub fn infer(
     }
 }
 
+/// The value of a `shape` or `size` op whose operand has fixed dims: known at compile
+/// time even when the operand's data is not.
+pub fn shape_query_value(op: &Op, operand: &TensorType) -> Option<Tensor> {
+    let dims = operand.shape.as_fixed()?;
+    match op {
+        Op::Shape(s) => {
+            let (start, end) = shape_range(s, dims.len());
+            let v: Vec<i64> = dims[start..end].iter().map(|&d| d as i64).collect();
+            Tensor::from_vec(vec![v.len()], v).ok()
+        }
+        Op::Size => Some(Tensor::scalar(dims.iter().product::<usize>() as i64)),
+        _ => None,
+    }
+}
+
 fn one(t: TensorType) -> Vec<TensorType> {
     vec![t]
 }

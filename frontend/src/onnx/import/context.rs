@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use lightos_ir::infer::{infer, Operand, SymbolNamer};
+use lightos_ir::infer::{infer, shape_query_value, Operand, SymbolNamer};
 use lightos_ir::{DType, Element, Graph, Op, Tensor, TensorType, ValueId};
 
 use super::attrs::Attrs;
@@ -37,21 +37,31 @@ impl NodeCx<'_> {
 /// message saying why the node cannot be imported.
 pub(crate) type ImportResult = Result<Vec<ValueId>, String>;
 
+/// Evaluates an op on constant operands, for folding during import; `None` when it
+/// cannot (the importer then emits the op as is).
+pub type Folder = fn(&Op, &[Option<&Tensor>]) -> Option<Vec<Tensor>>;
+
+/// Results with at most this many elements are folded during import: enough for the
+/// shape computations exporters emit, small enough never to bloat a graph.
+const IMPORT_FOLD_LIMIT: usize = 4096;
+
 /// The graph under construction and the ONNX names bound to its values.
 pub(crate) struct Importer {
     /// The graph.
     pub graph: Graph,
     values: HashMap<String, ValueId>,
     node_names: HashSet<String>,
+    fold: Option<Folder>,
 }
 
 impl Importer {
     /// An importer building a graph named `name`.
-    pub(crate) fn new(name: &str) -> Importer {
+    pub(crate) fn new(name: &str, fold: Option<Folder>) -> Importer {
         Importer {
             graph: Graph::new(name),
             values: HashMap::new(),
             node_names: HashSet::new(),
+            fold,
         }
     }
 
@@ -127,9 +137,38 @@ impl Importer {
             let mut names = SymbolNamer::new(format!("d{}", self.graph.values().len()));
             infer(&op, &ops, &mut names).map_err(|e| e.0)?
         };
+        if let Some(values) = self.try_fold(&op, &operands, &types) {
+            return Ok(values.into_iter().map(|t| self.constant(base, t)).collect());
+        }
         let name = self.unique_name(base);
         let node = self.graph.add_node(name, op, operands, types);
         Ok(self.graph.node(node).results.clone())
+    }
+
+    /// The results of `op` when they are small and known now: shape queries of fixed
+    /// dims, and ops on constants when a folder is set.
+    fn try_fold(&self, op: &Op, operands: &[Option<ValueId>], types: &[TensorType]) -> Option<Vec<Tensor>> {
+        let small = types
+            .iter()
+            .all(|t| t.shape.num_elements().is_ok_and(|n| n <= IMPORT_FOLD_LIMIT));
+        if !small || matches!(op, Op::Constant(_)) {
+            return None;
+        }
+        if let Some(t) = operands.first().copied().flatten().and_then(|v| shape_query_value(op, self.ty(v))) {
+            return Some(vec![t]);
+        }
+        let fold = self.fold?;
+        let values = operands
+            .iter()
+            .map(|o| match o {
+                None => Some(None),
+                Some(v) => self.graph.constant_value(*v).map(Some),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let results = fold(op, &values)?;
+        let fits = results.len() == types.len()
+            && results.iter().zip(types).all(|(t, ty)| lightos_ir::verify::compatible(ty, &TensorType::fixed(t.dtype(), t.dims())));
+        fits.then_some(results)
     }
 
     /// Like [`Importer::emit`] for ops with one result.

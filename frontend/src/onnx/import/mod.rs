@@ -16,6 +16,7 @@ use std::path::Path;
 use lightos_ir::{Dim, Graph, Shape, TensorType};
 
 use self::attrs::Attrs;
+pub use self::context::Folder;
 use self::context::{Importer, NodeCx};
 use crate::onnx::error::UnsupportedOp;
 use crate::onnx::proto::tensor_shape_proto::dimension::Value as DimValue;
@@ -29,8 +30,22 @@ pub const MIN_OPSET: i64 = 7;
 /// The newest ai.onnx opset the importer covers.
 pub const MAX_OPSET: i64 = 28;
 
-/// Imports `model`. External tensor data is read from `model_dir` (and only from inside it).
+/// How to import.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportOptions {
+    /// Evaluates ops on constants so shape computations fold as they are imported.
+    /// Without it, a shape that depends on computed values may not be inferable.
+    pub fold: Option<Folder>,
+}
+
+/// Imports `model` without folding. External tensor data is read from `model_dir` (and
+/// only from inside it).
 pub fn import_model(model: &ModelProto, model_dir: Option<&Path>) -> Result<Graph, OnnxError> {
+    import_model_with(model, model_dir, &ImportOptions::default())
+}
+
+/// Imports `model` with `options`.
+pub fn import_model_with(model: &ModelProto, model_dir: Option<&Path>, options: &ImportOptions) -> Result<Graph, OnnxError> {
     let opset = ai_onnx_opset(model)?;
     let graph = model.graph.as_ref().ok_or(OnnxError::MissingGraph)?;
     let ctx = match model_dir {
@@ -38,7 +53,7 @@ pub fn import_model(model: &ModelProto, model_dir: Option<&Path>) -> Result<Grap
         None => TensorContext::in_memory(),
     };
     let name = if graph.name.is_empty() { "main" } else { &graph.name };
-    let mut im = Importer::new(name);
+    let mut im = Importer::new(name, options.fold);
     bind_initializers(&mut im, graph, &ctx)?;
     bind_inputs(&mut im, graph)?;
     let order = topological_order(graph, &im)?;

@@ -1,0 +1,238 @@
+//! The `lightos-cc` command line: `lightos-cc MODEL` compiles, `lightos-cc run ART` runs,
+//! `lightos-cc inspect ART` describes an artifact.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use lightos_runtime::artifact::Artifact;
+use lightos_runtime::model::Model;
+use lightos_runtime::npy::{read_npy, write_npy};
+
+use crate::compile::{artifact_parts, compile, default_output, CompileOptions};
+use crate::error::CliError;
+
+/// Compile an ONNX model into a LightOS artifact (.lart).
+///
+/// Other commands: `lightos-cc run ART ...` runs an artifact, `lightos-cc inspect ART`
+/// prints its manifest.
+#[derive(Parser, Debug)]
+#[command(name = "lightos-cc", version, about)]
+pub struct CompileArgs {
+    /// The model to compile (.onnx).
+    pub model: PathBuf,
+    /// Where to write the artifact (default: MODEL's stem plus .lart, next to it).
+    #[arg(short = 'o', long = "output", value_name = "OUT.lart")]
+    pub output: Option<PathBuf>,
+    /// Print the final IR to stdout (the artifact is then written only with -o).
+    #[arg(long = "emit", value_name = "WHAT", value_parser = ["ir"])]
+    pub emit: Option<String>,
+    /// Print the IR after this pass (repeatable).
+    #[arg(long = "print-after", value_name = "PASS")]
+    pub print_after: Vec<String>,
+    /// Leave this pass out (repeatable).
+    #[arg(long = "disable-pass", value_name = "PASS")]
+    pub disable_pass: Vec<String>,
+    /// Print each pass's time and changes to stderr.
+    #[arg(long = "time-passes")]
+    pub time_passes: bool,
+}
+
+/// Run an artifact on input tensors and write its outputs as .npy files.
+#[derive(Parser, Debug)]
+#[command(name = "lightos-cc run")]
+pub struct RunArgs {
+    /// The artifact.
+    pub artifact: PathBuf,
+    /// An input: FILE.npy binds the next graph input in order, NAME=FILE.npy binds by name.
+    #[arg(long = "input", value_name = "[NAME=]FILE.npy", required = true)]
+    pub inputs: Vec<String>,
+    /// Folder for output_K.npy, one per graph output (created if missing).
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: PathBuf,
+}
+
+/// Print an artifact's manifest: inputs, outputs, op counts and sizes.
+#[derive(Parser, Debug)]
+#[command(name = "lightos-cc inspect")]
+pub struct InspectArgs {
+    /// The artifact.
+    pub artifact: PathBuf,
+}
+
+/// A parsed command line.
+#[derive(Debug)]
+pub enum Command {
+    /// Compile a model.
+    Compile(CompileArgs),
+    /// Run an artifact.
+    Run(RunArgs),
+    /// Describe an artifact.
+    Inspect(InspectArgs),
+}
+
+/// Parses the arguments (program name first). Clap's errors, `--help` and `--version`
+/// come back as `Err` for the caller to print.
+pub fn parse(args: Vec<OsString>) -> Result<Command, clap::Error> {
+    let sub = args.get(1).and_then(|a| a.to_str());
+    match sub {
+        Some("run") => RunArgs::try_parse_from(args.into_iter().skip(1)).map(Command::Run),
+        Some("inspect") => InspectArgs::try_parse_from(args.into_iter().skip(1)).map(Command::Inspect),
+        _ => CompileArgs::try_parse_from(args).map(Command::Compile),
+    }
+}
+
+/// Runs a command, writing its normal output to `out`.
+pub fn execute(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
+    match command {
+        Command::Compile(a) => compile_command(a, out),
+        Command::Run(a) => run_command(a),
+        Command::Inspect(a) => inspect_command(a, out),
+    }
+}
+
+fn write_out(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
+    out.write_all(text.as_bytes()).map_err(|source| CliError::Io {
+        action: "write to",
+        path: PathBuf::from("<stdout>"),
+        source,
+    })
+}
+
+fn compile_command(a: CompileArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let options = CompileOptions {
+        print_after: a.print_after.clone(),
+        disabled_passes: a.disable_pass.clone(),
+    };
+    let mut printed = Vec::new();
+    let compiled = compile(&a.model, &options, &mut |pass, ir| {
+        printed.push(format!("// IR after pass `{pass}`\n{ir}"));
+    })?;
+    for text in printed {
+        write_out(out, &text)?;
+    }
+    if a.time_passes {
+        eprintln!("frontend: {:.3} ms", compiled.frontend_time.as_secs_f64() * 1e3);
+        for r in &compiled.reports {
+            if r.disabled {
+                eprintln!("{}: disabled", r.name);
+            } else {
+                eprintln!("{}: {:.3} ms, {} changes", r.name, r.duration.as_secs_f64() * 1e3, r.stats.changed);
+            }
+        }
+    }
+    let emit_ir = a.emit.as_deref() == Some("ir");
+    if emit_ir {
+        write_out(out, &lightos_ir::text::print_graph(&compiled.graph))?;
+    }
+    let output = match (a.output, emit_ir) {
+        (Some(o), _) => Some(o),
+        (None, false) => Some(default_output(&a.model)),
+        (None, true) => None,
+    };
+    if let Some(path) = output {
+        artifact_parts(&compiled.graph)?.write_to(&path)?;
+    }
+    Ok(())
+}
+
+/// Binds `--input` arguments to graph inputs: named ones by name, plain ones to the
+/// remaining inputs in order.
+fn bind_inputs(model: &Model, args: &[String]) -> Result<Vec<PathBuf>, CliError> {
+    let names: Vec<&str> = model.graph().inputs().iter().map(|p| p.name.as_str()).collect();
+    let mut bound: Vec<Option<PathBuf>> = vec![None; names.len()];
+    let mut plain = Vec::new();
+    for arg in args {
+        match arg.split_once('=') {
+            Some((name, file)) if names.contains(&name) => {
+                let i = names.iter().position(|n| *n == name).unwrap_or(0);
+                if bound[i].replace(PathBuf::from(file)).is_some() {
+                    return Err(CliError::Inputs(format!("input \"{name}\" is given twice")));
+                }
+            }
+            _ => plain.push(PathBuf::from(arg)),
+        }
+    }
+    let mut plain = plain.into_iter();
+    for slot in bound.iter_mut().filter(|s| s.is_none()) {
+        *slot = plain.next();
+    }
+    if plain.next().is_some() {
+        return Err(CliError::Inputs(format!(
+            "{} inputs given, the model takes {} ({})",
+            args.len(),
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    bound
+        .into_iter()
+        .zip(&names)
+        .map(|(b, n)| b.ok_or_else(|| CliError::Inputs(format!("no file given for input \"{n}\""))))
+        .collect()
+}
+
+fn run_command(a: RunArgs) -> Result<(), CliError> {
+    let model = Model::load(&a.artifact)?;
+    let files = bind_inputs(&model, &a.inputs)?;
+    let inputs = files
+        .iter()
+        .map(|f| {
+            read_npy(f).map_err(|source| CliError::Npy {
+                path: f.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let outputs = model.run(&inputs)?;
+    std::fs::create_dir_all(&a.output_dir).map_err(|source| CliError::Io {
+        action: "create",
+        path: a.output_dir.clone(),
+        source,
+    })?;
+    for (k, t) in outputs.iter().enumerate() {
+        let path = a.output_dir.join(format!("output_{k}.npy"));
+        write_npy(&path, t).map_err(|source| CliError::Npy { path, source })?;
+    }
+    Ok(())
+}
+
+fn inspect_command(a: InspectArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let artifact = Artifact::open(&a.artifact).map_err(lightos_runtime::model::LoadError::from)?;
+    let model = Model::from_artifact(&artifact)?;
+    write_out(out, &describe(&a.artifact, &artifact, &model))
+}
+
+fn port_line(p: &lightos_runtime::model::PortInfo) -> String {
+    format!("  {}: {}[{}]\n", p.name, p.dtype, p.shape.join(", "))
+}
+
+/// The text `inspect` prints.
+fn describe(path: &Path, artifact: &Artifact, model: &Model) -> String {
+    let m = model.manifest();
+    let mut s = format!(
+        "artifact: {} ({} bytes, checksum {:016x})\ngraph: {}\nproducer: {}\ntargets: {}\n",
+        path.display(),
+        artifact.as_bytes().len(),
+        artifact.checksum(),
+        m.graph,
+        m.producer,
+        m.targets.join(", ")
+    );
+    s.push_str("inputs:\n");
+    m.inputs.iter().for_each(|p| s.push_str(&port_line(p)));
+    s.push_str("outputs:\n");
+    m.outputs.iter().for_each(|p| s.push_str(&port_line(p)));
+    let nodes: usize = m.op_counts.iter().map(|(_, n)| n).sum();
+    s.push_str(&format!("ops: {nodes} nodes\n"));
+    for (op, n) in &m.op_counts {
+        s.push_str(&format!("  {op}: {n}\n"));
+    }
+    s.push_str(&format!("weights: {} tensors, {} bytes\n", m.weights.len(), m.weight_bytes()));
+    s.push_str("sections:\n");
+    for sec in artifact.sections() {
+        s.push_str(&format!("  {} ({}): {} bytes at offset {}\n", sec.name, sec.kind, sec.len, sec.offset));
+    }
+    s
+}

@@ -1,0 +1,116 @@
+//! The command line end to end: compile each fixture to an artifact, run it, and compare
+//! the outputs with PyTorch's; plus `inspect`, `--emit ir`, input binding and errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lightos_runtime::npy::read_npy;
+
+const FIXTURES: [&str; 4] = ["digits_mlp", "digits_cnn", "lenet_bn", "tiny_transformer"];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/fixtures").join(name)
+}
+
+fn cc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lightos-cc")).args(args).output().expect("run lightos-cc")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "lightos-cc failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Compiles `name` into `dir` and returns the artifact path.
+fn compile_into(name: &str, dir: &Path) -> PathBuf {
+    let art = dir.join(format!("{name}.lart"));
+    ok(&cc(&[s(&fixture(&format!("{name}.onnx"))), "-o", s(&art)]));
+    art
+}
+
+#[test]
+fn every_fixture_matches_pytorch_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in FIXTURES {
+        let art = compile_into(name, dir.path());
+        let out_dir = dir.path().join(format!("{name}_out"));
+        ok(&cc(&["run", s(&art), "--input", s(&fixture(&format!("{name}_in.npy"))), "--output-dir", s(&out_dir)]));
+        let got = read_npy(&out_dir.join("output_0.npy")).unwrap();
+        let want = read_npy(&fixture(&format!("{name}_out.npy"))).unwrap();
+        assert_eq!(got.dims(), want.dims(), "{name}");
+        let (g, w) = (got.to_f64_vec(), want.to_f64_vec());
+        for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{name}: element {i} is {a}, PyTorch gives {b}");
+        }
+    }
+}
+
+#[test]
+fn default_output_goes_next_to_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.onnx");
+    std::fs::copy(fixture("digits_mlp.onnx"), &model).unwrap();
+    ok(&cc(&[s(&model)]));
+    assert!(dir.path().join("m.lart").is_file());
+}
+
+#[test]
+fn inputs_bind_by_name_and_outputs_are_numbered() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = compile_into("digits_mlp", dir.path());
+    let input = format!("input={}", s(&fixture("digits_mlp_in.npy")));
+    let out_dir = dir.path().join("named");
+    ok(&cc(&["run", s(&art), "--input", &input, "--output-dir", s(&out_dir)]));
+    assert!(out_dir.join("output_0.npy").is_file());
+}
+
+#[test]
+fn inspect_prints_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = compile_into("digits_mlp", dir.path());
+    let text = ok(&cc(&["inspect", s(&art)]));
+    assert!(text.contains("input: f32[8, 64]"), "{text}");
+    assert!(text.contains("output: f32[8, 10]"), "{text}");
+    assert!(text.contains("gemm: 3"), "{text}");
+    assert!(text.contains("weights: 6 tensors"), "{text}");
+}
+
+#[test]
+fn emit_ir_and_print_after_show_the_ir() {
+    let text = ok(&cc(&[s(&fixture("digits_mlp.onnx")), "--emit", "ir", "--print-after", "fold"]));
+    assert!(text.starts_with("// IR after pass `fold`\ngraph "), "{text}");
+    assert_eq!(text.matches("= gemm(").count(), 6, "{text}");
+}
+
+#[test]
+fn errors_are_one_clear_line_and_a_failure_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = cc(&[s(&dir.path().join("nope.onnx"))]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.starts_with("error: ") && err.contains("nope.onnx"), "{err}");
+
+    let art = compile_into("digits_mlp", dir.path());
+    let wrong = cc(&["run", s(&art), "--input", s(&fixture("digits_cnn_in.npy")), "--output-dir", s(dir.path())]);
+    assert_eq!(wrong.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("input \"input\" must have shape [8, 64]"), "{err}");
+
+    let bad_pass = cc(&[s(&fixture("digits_mlp.onnx")), "--disable-pass", "nosuch"]);
+    assert!(String::from_utf8_lossy(&bad_pass.stderr).contains("unknown pass `nosuch`"));
+
+    let garbage = dir.path().join("garbage.lart");
+    std::fs::write(&garbage, b"definitely not an artifact").unwrap();
+    let out = cc(&["inspect", s(&garbage)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.lart"));
+}

@@ -1,0 +1,66 @@
+//! The manifest of an artifact: what the model takes and gives, what it holds, and where
+//! its weights lie. Stored as JSON in the artifact's manifest.
+
+use serde::{Deserialize, Serialize};
+
+/// The current manifest schema version.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// Name of the section holding the graph's canonical IR text.
+pub const PROGRAM_SECTION: &str = "program";
+/// Name of the section holding the weights.
+pub const WEIGHTS_SECTION: &str = "weights";
+
+/// The manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Schema version ([`MANIFEST_VERSION`]).
+    pub version: u32,
+    /// What wrote the artifact, e.g. `lightos-cc 0.1.0`.
+    pub producer: String,
+    /// The graph's name.
+    pub graph: String,
+    /// The graph inputs, in order.
+    pub inputs: Vec<PortInfo>,
+    /// The graph outputs, in order.
+    pub outputs: Vec<PortInfo>,
+    /// Node count per op name, sorted by name.
+    pub op_counts: Vec<(String, usize)>,
+    /// The targets code was made for.
+    pub targets: Vec<String>,
+    /// The weights, in the order of the weight section.
+    pub weights: Vec<WeightInfo>,
+}
+
+/// A graph input or output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PortInfo {
+    /// Its name.
+    pub name: String,
+    /// Its dtype, as in the IR text (`f32`).
+    pub dtype: String,
+    /// Its dims: a number, or a symbol for a size bound at run time.
+    pub shape: Vec<String>,
+}
+
+/// One weight tensor in the weight section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WeightInfo {
+    /// The constant node's name, which the program text refers to.
+    pub name: String,
+    /// Its dtype.
+    pub dtype: String,
+    /// Its dims.
+    pub dims: Vec<usize>,
+    /// Byte offset inside the weight section (a multiple of 64).
+    pub offset: usize,
+    /// Byte length.
+    pub len: usize,
+}
+
+impl Manifest {
+    /// Total bytes of weights.
+    pub fn weight_bytes(&self) -> usize {
+        self.weights.iter().map(|w| w.len).sum()
+    }
+}
