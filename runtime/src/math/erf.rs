@@ -104,7 +104,7 @@ fn erf_mid(ax: f64) -> f64 {
 /// `erf(±0) = ±0`, `erf(±inf) = ±1`, odd.
 pub fn erf_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax >= 6.0 {
@@ -146,5 +146,5 @@ pub fn erf_f64(x: f64) -> f64 {
 
 /// Error function for `f32`: the `f64` result rounded once to `f32`.
 pub fn erf_f32(x: f32) -> f32 {
-    erf_f64(x as f64) as f32
+    super::narrow(erf_f64(x as f64))
 }

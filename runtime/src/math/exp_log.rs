@@ -113,7 +113,7 @@ pub(crate) fn exp_m1_dd(x: f64) -> Dd {
 /// gradual underflow to `+0` below about -745.13.
 pub fn exp_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     if x > 710.0 {
         return f64::INFINITY;
@@ -131,14 +131,14 @@ pub fn exp_f64(x: f64) -> f64 {
 /// `e^x` for `f32`: the `f64` result rounded once to `f32` (within 1 ulp, almost always
 /// correctly rounded).
 pub fn exp_f32(x: f32) -> f32 {
-    exp_f64(x as f64) as f32
+    super::narrow(exp_f64(x as f64))
 }
 
 /// `2^x` for `f64`: exact for integer `x` in range; error below 1 ulp otherwise.
 /// `exp2(-inf) = +0`, `exp2(+inf) = +inf`, overflow at `x >= 1024`.
 pub fn exp2_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     if x >= 1024.0 {
         return f64::INFINITY;
@@ -157,14 +157,14 @@ pub fn exp2_f64(x: f64) -> f64 {
 
 /// `2^x` for `f32`: the `f64` result rounded once to `f32`.
 pub fn exp2_f32(x: f32) -> f32 {
-    exp2_f64(x as f64) as f32
+    super::narrow(exp2_f64(x as f64))
 }
 
 /// `e^x - 1` for `f64`, accurate also for tiny `x` (error below 1 ulp, measured about
 /// 0.5): `exp_m1(±0) = ±0`, `exp_m1(-inf) = -1`, `exp_m1(+inf) = +inf`.
 pub fn exp_m1_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     if x > 710.0 {
         return f64::INFINITY;
@@ -185,7 +185,7 @@ pub fn exp_m1_f64(x: f64) -> f64 {
 
 /// `e^x - 1` for `f32`: the `f64` result rounded once to `f32`.
 pub fn exp_m1_f32(x: f32) -> f32 {
-    exp_m1_f64(x as f64) as f32
+    super::narrow(exp_m1_f64(x as f64))
 }
 
 /// `ln(xh + xl)` as a double-double, for a finite double-double with `xh > 0`
@@ -234,7 +234,7 @@ pub(crate) fn ln_dd(xh: f64, xl: f64) -> Dd {
 #[inline]
 fn log_special(x: f64) -> Option<f64> {
     if x.is_nan() {
-        Some(x)
+        Some(f64::NAN)
     } else if x < 0.0 {
         Some(f64::NAN)
     } else if x == 0.0 {
@@ -257,7 +257,7 @@ pub fn ln_f64(x: f64) -> f64 {
 
 /// Natural logarithm for `f32`: the `f64` result rounded once to `f32`.
 pub fn ln_f32(x: f32) -> f32 {
-    ln_f64(x as f64) as f32
+    super::narrow(ln_f64(x as f64))
 }
 
 /// Base-2 logarithm for `f64`: exact for powers of two, error below 1 ulp otherwise;
@@ -271,7 +271,7 @@ pub fn log2_f64(x: f64) -> f64 {
 
 /// Base-2 logarithm for `f32`: the `f64` result rounded once to `f32`.
 pub fn log2_f32(x: f32) -> f32 {
-    log2_f64(x as f64) as f32
+    super::narrow(log2_f64(x as f64))
 }
 
 /// Base-10 logarithm for `f64`: exact for exact powers of ten, error below 1 ulp
@@ -285,14 +285,14 @@ pub fn log10_f64(x: f64) -> f64 {
 
 /// Base-10 logarithm for `f32`: the `f64` result rounded once to `f32`.
 pub fn log10_f32(x: f32) -> f32 {
-    log10_f64(x as f64) as f32
+    super::narrow(log10_f64(x as f64))
 }
 
 /// `ln(1 + x)` for `f64`, accurate also for tiny `x` (error below 1 ulp):
 /// `ln_1p(±0) = ±0`, `ln_1p(-1) = -inf`, `ln_1p(x < -1) = NaN`, `ln_1p(+inf) = +inf`.
 pub fn ln_1p_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     if x < -1.0 {
         return f64::NAN;
@@ -312,5 +312,5 @@ pub fn ln_1p_f64(x: f64) -> f64 {
 
 /// `ln(1 + x)` for `f32`: the `f64` result rounded once to `f32`.
 pub fn ln_1p_f32(x: f32) -> f32 {
-    ln_1p_f64(x as f64) as f32
+    super::narrow(ln_1p_f64(x as f64))
 }

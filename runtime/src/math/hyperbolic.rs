@@ -30,7 +30,10 @@ fn half_exp(ax: f64) -> f64 {
 /// Hyperbolic sine for `f64` (error below 1 ulp, measured about 0.5): `sinh(±0) = ±0`,
 /// `sinh(±inf) = ±inf`, overflow to `±inf` beyond about `|x| = 710.48`.
 pub fn sinh_f64(x: f64) -> f64 {
-    if !x.is_finite() {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    if x.is_infinite() {
         return x;
     }
     let ax = x.abs();
@@ -49,14 +52,14 @@ pub fn sinh_f64(x: f64) -> f64 {
 
 /// Hyperbolic sine for `f32`: the `f64` result rounded once to `f32`.
 pub fn sinh_f32(x: f32) -> f32 {
-    sinh_f64(x as f64) as f32
+    super::narrow(sinh_f64(x as f64))
 }
 
 /// Hyperbolic cosine for `f64` (error below 1 ulp, measured about 0.5): `cosh(±0) = 1`,
 /// `cosh(±inf) = +inf`, overflow to `+inf` beyond about `|x| = 710.48`.
 pub fn cosh_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax < 7.450_580_596_923_828e-9 {
@@ -74,14 +77,14 @@ pub fn cosh_f64(x: f64) -> f64 {
 
 /// Hyperbolic cosine for `f32`: the `f64` result rounded once to `f32`.
 pub fn cosh_f32(x: f32) -> f32 {
-    cosh_f64(x as f64) as f32
+    super::narrow(cosh_f64(x as f64))
 }
 
 /// Hyperbolic tangent for `f64` (error below 1 ulp, measured about 0.5):
 /// `tanh(±0) = ±0`, `tanh(±inf) = ±1`.
 pub fn tanh_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax < TINY {
@@ -97,13 +100,16 @@ pub fn tanh_f64(x: f64) -> f64 {
 
 /// Hyperbolic tangent for `f32`: the `f64` result rounded once to `f32`.
 pub fn tanh_f32(x: f32) -> f32 {
-    tanh_f64(x as f64) as f32
+    super::narrow(tanh_f64(x as f64))
 }
 
 /// Inverse hyperbolic sine for `f64` (error below 1 ulp, measured about 0.5):
 /// `asinh(±0) = ±0`, `asinh(±inf) = ±inf`.
 pub fn asinh_f64(x: f64) -> f64 {
-    if !x.is_finite() {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    if x.is_infinite() {
         return x;
     }
     let ax = x.abs();
@@ -125,14 +131,14 @@ pub fn asinh_f64(x: f64) -> f64 {
 
 /// Inverse hyperbolic sine for `f32`: the `f64` result rounded once to `f32`.
 pub fn asinh_f32(x: f32) -> f32 {
-    asinh_f64(x as f64) as f32
+    super::narrow(asinh_f64(x as f64))
 }
 
 /// Inverse hyperbolic cosine for `f64` (error below 1 ulp, measured about 0.5):
 /// `acosh(1) = +0`, `acosh(+inf) = +inf`, NaN for `x < 1`.
 pub fn acosh_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     if x < 1.0 {
         return f64::NAN;
@@ -153,14 +159,14 @@ pub fn acosh_f64(x: f64) -> f64 {
 
 /// Inverse hyperbolic cosine for `f32`: the `f64` result rounded once to `f32`.
 pub fn acosh_f32(x: f32) -> f32 {
-    acosh_f64(x as f64) as f32
+    super::narrow(acosh_f64(x as f64))
 }
 
 /// Inverse hyperbolic tangent for `f64` (error below 1 ulp, measured about 0.5):
 /// `atanh(±0) = ±0`, `atanh(±1) = ±inf`, NaN for `|x| > 1`.
 pub fn atanh_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax > 1.0 {
@@ -180,7 +186,7 @@ pub fn atanh_f64(x: f64) -> f64 {
 
 /// Inverse hyperbolic tangent for `f32`: the `f64` result rounded once to `f32`.
 pub fn atanh_f32(x: f32) -> f32 {
-    atanh_f64(x as f64) as f32
+    super::narrow(atanh_f64(x as f64))
 }
 
 /// The logistic function `1 / (1 + e^-x)` for `f64`, computed without overflow or
@@ -189,7 +195,7 @@ pub fn atanh_f32(x: f32) -> f32 {
 /// above about `x = 36.7` and follows `e^x` (down to gradual underflow) below -40.
 pub fn sigmoid_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     if x > 40.0 {
         // e^-x < 2^-57: 1 / (1 + e^-x) rounds to 1.
@@ -213,5 +219,5 @@ pub fn sigmoid_f64(x: f64) -> f64 {
 
 /// The logistic function for `f32`: the `f64` result rounded once to `f32`.
 pub fn sigmoid_f32(x: f32) -> f32 {
-    sigmoid_f64(x as f64) as f32
+    super::narrow(sigmoid_f64(x as f64))
 }

@@ -41,7 +41,9 @@
 //! (`ln(0) = -inf`, `atanh(±1) = ±inf`), overflow gives `±inf`, underflow goes gradually
 //! through the subnormals to `±0`, and odd functions keep the sign of zero
 //! (`sin(-0) = -0`, `tanh(-0) = -0`, `erf(-0) = -0`, ...). Each function's doc lists its
-//! cases.
+//! cases. Every NaN result is the canonical quiet NaN (`f64::NAN` / `f32::NAN`: sign clear,
+//! only the quiet bit set), whatever the payload of a NaN input: hardware differs in the NaN
+//! its arithmetic produces, so no NaN is left to arithmetic.
 //!
 //! # Functions
 //!
@@ -60,6 +62,17 @@ mod trig;
 
 #[cfg(test)]
 mod tests;
+
+/// Rounds an `f64` result to `f32` (one correct rounding), mapping NaN to the canonical
+/// `f32::NAN` so the bits never depend on how the hardware converts NaN payloads.
+#[inline]
+fn narrow(v: f64) -> f32 {
+    if v.is_nan() {
+        f32::NAN
+    } else {
+        v as f32
+    }
+}
 
 pub use erf::{erf_f32, erf_f64};
 pub use exp_log::{

@@ -64,7 +64,7 @@ pub fn pow_f64(x: f64, y: f64) -> f64 {
         return 1.0;
     }
     if x.is_nan() || y.is_nan() {
-        return x + y;
+        return f64::NAN;
     }
     let (y_int, y_odd) = int_kind(y);
     if y.is_infinite() {
@@ -104,7 +104,7 @@ pub fn pow_f64(x: f64, y: f64) -> f64 {
 /// `x^y` for `f32`: the `f64` result rounded once to `f32` (within 1 ulp); the special
 /// cases are those of [`pow_f64`], which agree with C99 `powf` for every `f32` input.
 pub fn pow_f32(x: f32, y: f32) -> f32 {
-    pow_f64(x as f64, y as f64) as f32
+    super::narrow(pow_f64(x as f64, y as f64))
 }
 
 #[cfg(test)]

@@ -220,7 +220,8 @@ fn math_sweep_log() {
     xs.extend(points(8, N / 2, 0.5, 2.0, -60, -1, false).iter().map(|d| 1.0 + d * 0.01));
     check64("ln", ln_f64, f64::ln, &xs, 1);
     check64("log2", log2_f64, f64::log2, &xs, 1);
-    check64("log10", log10_f64, f64::log10, &xs, 1);
+    // glibc's log10 is documented at up to 2 ulp (ours measures below 1 against mpmath).
+    check64("log10", log10_f64, f64::log10, &xs, 2);
     let xs32 = all_f32(9, N).into_iter().map(f32::abs).collect::<Vec<_>>();
     check32("ln", ln_f32, f64::ln, &xs32, 1);
     check32("log2", log2_f32, f64::log2, &xs32, 1);
@@ -312,7 +313,7 @@ fn math_sweep_inverse_trig() {
         xy.push((a, b));
     }
     check64_2("atan2", atan2_f64, f64::atan2, &xy, 1);
-    let xy32: Vec<(f32, f32)> = all_f32(26, N).chunks(2).map(|p| (p[0], p[1])).collect();
+    let xy32: Vec<(f32, f32)> = all_f32(26, N).chunks_exact(2).map(|p| (p[0], p[1])).collect();
     check32_2("atan2", atan2_f32, f64::atan2, &xy32, 1);
 }
 
@@ -350,9 +351,9 @@ fn math_sweep_erf_sigmoid() {
     check32("sigmoid", sigmoid_f32, o_sigmoid, &to32(&points(39, N, -110.0, 30.0, -40, 6, true)), 1);
 }
 
-/// Bitwise equality, NaN equal to NaN, sign of zero significant.
+/// Bitwise equality: sign of zero significant, and a NaN only equals the same NaN bits.
 fn same(a: f64, b: f64) -> bool {
-    (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
+    a.to_bits() == b.to_bits()
 }
 
 macro_rules! expect {
@@ -365,7 +366,7 @@ macro_rules! expect32 {
     ($($call:expr => $want:expr),* $(,)?) => {$(
         let (got, want): (f32, f32) = ($call, $want);
         assert!(
-            (got.is_nan() && want.is_nan()) || got.to_bits() == want.to_bits(),
+            got.to_bits() == want.to_bits(),
             "{} = {got:e}, want {want:e}", stringify!($call)
         );
     )*};
@@ -404,7 +405,7 @@ fn math_special_exp_log() {
     }
     expect32! {
         exp_f32(-0.0) => 1.0, exp_f32(89.0) => f32::INFINITY, exp_f32(-104.0) => 0.0,
-        exp_f32(-103.0) => 1.401298464324817e-45, exp_f32(f32::NAN) => f32::NAN,
+        exp_f32(-103.0) => 1e-45, exp_f32(f32::NAN) => f32::NAN,
         exp_m1_f32(-0.0) => -0.0, ln_f32(0.0) => f32::NEG_INFINITY, ln_f32(-1.0) => f32::NAN,
         ln_f32(1.0) => 0.0, ln_1p_f32(-1.0) => f32::NEG_INFINITY, ln_1p_f32(-0.0) => -0.0,
         log2_f32(1.0e-45) => -149.0, log10_f32(1e10) => 10.0, exp2_f32(-149.0) => 1e-45,
@@ -456,7 +457,7 @@ fn math_special_trig() {
         tan_f64(c64::FRAC_PI_4) => 0.9999999999999999,
         tan_f64(c64::FRAC_PI_2) => 1.633123935319537e16,
         asin_f64(2.0) => NAN, asin_f64(-1.0000000000000002) => NAN, asin_f64(1.0) => c64::FRAC_PI_2,
-        asin_f64(-1.0) => -c64::FRAC_PI_2, asin_f64(-0.0) => -0.0, asin_f64(0.5) => 0.5235987755982989,
+        asin_f64(-1.0) => -c64::FRAC_PI_2, asin_f64(-0.0) => -0.0, asin_f64(0.5) => c64::FRAC_PI_6,
         acos_f64(1.0) => 0.0, acos_f64(-1.0) => c64::PI, acos_f64(0.0) => c64::FRAC_PI_2,
         acos_f64(-0.0) => c64::FRAC_PI_2, acos_f64(1.5) => NAN, acos_f64(NAN) => NAN,
         atan_f64(INF) => c64::FRAC_PI_2, atan_f64(-INF) => -c64::FRAC_PI_2,
@@ -475,13 +476,21 @@ fn math_special_trig() {
         atan2_f64(1.0, 1.0) => c64::FRAC_PI_4, atan2_f64(-1.0, -1.0) => -2.356194490192345,
         atan2_f64(TINY, 1.0) => TINY, atan2_f64(f64::MAX, TINY) => c64::FRAC_PI_2,
     }
-    // Huge arguments stay in range and match the exactly reduced result.
-    for &x in &[1e22, 1e300, f64::MAX, 6381956970095103.0 * 2f64.powi(797)] {
-        for (f, o) in [(sin_f64 as fn(f64) -> f64, f64::sin as fn(f64) -> f64), (cos_f64, f64::cos)] {
-            let (v, w) = (f(x), o(x));
-            assert!((-1.0..=1.0).contains(&v));
-            assert!(ulp64(v, w) <= 1, "{x:e}: {v:e} vs {w:e}");
-        }
+    // Huge arguments, exactly reduced (expected values from 4000-bit mpmath; the fourth
+    // argument is the double closest to a multiple of pi/2, where glibc's cos is off).
+    let hard = 6381956970095103.0 * 2f64.powi(797);
+    expect! {
+        sin_f64(1e22) => -0.8522008497671888, cos_f64(1e22) => 0.523214785395139,
+        tan_f64(1e22) => -1.6287782256068988,
+        sin_f64(1e300) => -0.8178819121159085, cos_f64(1e300) => -0.5753861119575491,
+        tan_f64(1e300) => 1.4214488238747245,
+        sin_f64(f64::MAX) => 0.004961954789184062, cos_f64(f64::MAX) => -0.9999876894265599,
+        tan_f64(f64::MAX) => -0.004962015874444895,
+        sin_f64(hard) => 1.0, cos_f64(hard) => -4.687165924254628e-19,
+        tan_f64(hard) => -2.133485385753704e18,
+        sin_f64(1048576.0) => 0.3304931400217347, cos_f64(1048576.0) => 0.943808393901312,
+        tan_f64(1048576.0) => 0.350169740126609,
+        sin_f64(-1e22) => 0.8522008497671888, tan_f64(-1e300) => -1.4214488238747245,
     }
     expect32! {
         sin_f32(-0.0) => -0.0, cos_f32(-0.0) => 1.0, tan_f32(-0.0) => -0.0,
@@ -496,19 +505,19 @@ fn math_special_hyperbolic_erf_sigmoid() {
     expect! {
         sinh_f64(0.0) => 0.0, sinh_f64(-0.0) => -0.0, sinh_f64(INF) => INF, sinh_f64(-INF) => -INF,
         sinh_f64(NAN) => NAN, sinh_f64(711.0) => INF, sinh_f64(-711.0) => -INF,
-        sinh_f64(710.0) => 1.1169973830808557e308, sinh_f64(1e-300) => 1e-300,
+        sinh_f64(710.0) => 1.1169973830808555e308, sinh_f64(1e-300) => 1e-300,
         cosh_f64(0.0) => 1.0, cosh_f64(-0.0) => 1.0, cosh_f64(-INF) => INF, cosh_f64(INF) => INF,
         cosh_f64(-711.0) => INF, cosh_f64(NAN) => NAN,
         tanh_f64(0.0) => 0.0, tanh_f64(-0.0) => -0.0, tanh_f64(INF) => 1.0, tanh_f64(-INF) => -1.0,
         tanh_f64(NAN) => NAN, tanh_f64(-TINY) => -TINY, tanh_f64(30.0) => 1.0,
         asinh_f64(-0.0) => -0.0, asinh_f64(-INF) => -INF, asinh_f64(NAN) => NAN,
-        asinh_f64(f64::MAX) => 710.4758600739439,
+        asinh_f64(f64::MAX) => 710.475860073944,
         acosh_f64(1.0) => 0.0, acosh_f64(0.5) => NAN, acosh_f64(-INF) => NAN, acosh_f64(INF) => INF,
-        acosh_f64(NAN) => NAN, acosh_f64(f64::MAX) => 710.4758600739439,
+        acosh_f64(NAN) => NAN, acosh_f64(f64::MAX) => 710.475860073944,
         atanh_f64(1.0) => INF, atanh_f64(-1.0) => -INF, atanh_f64(2.0) => NAN,
         atanh_f64(-0.0) => -0.0, atanh_f64(NAN) => NAN, atanh_f64(0.5) => 0.5493061443340549,
         erf_f64(0.0) => 0.0, erf_f64(-0.0) => -0.0, erf_f64(INF) => 1.0, erf_f64(-INF) => -1.0,
-        erf_f64(NAN) => NAN, erf_f64(6.0) => 1.0, erf_f64(-5.9) => -1.0, erf_f64(1.0) => 0.8427007929497149,
+        erf_f64(NAN) => NAN, erf_f64(6.0) => 1.0, erf_f64(-5.9) => -0.9999999999999999, erf_f64(-6.5) => -1.0, erf_f64(1.0) => 0.8427007929497149,
         erf_f64(TINY) => TINY, erf_f64(-1e-300) => -1.1283791670955126e-300,
         sigmoid_f64(0.0) => 0.5, sigmoid_f64(-0.0) => 0.5, sigmoid_f64(INF) => 1.0,
         sigmoid_f64(-INF) => 0.0, sigmoid_f64(NAN) => NAN, sigmoid_f64(40.0) => 1.0,
@@ -520,6 +529,34 @@ fn math_special_hyperbolic_erf_sigmoid() {
         atanh_f32(-1.0) => f32::NEG_INFINITY, atanh_f32(1.5) => f32::NAN, acosh_f32(0.0) => f32::NAN,
         acosh_f32(1.0) => 0.0, asinh_f32(-0.0) => -0.0, erf_f32(-0.0) => -0.0, erf_f32(4.0) => 1.0,
         sigmoid_f32(0.0) => 0.5, sigmoid_f32(20.0) => 1.0, sigmoid_f32(-104.0) => 0.0,
+    }
+}
+
+/// NaN results are the canonical quiet NaN whatever the input NaN's sign and payload.
+#[test]
+fn math_nan_is_canonical() {
+    let odd_nans = [f64::from_bits(0xfff8_0000_0000_1234), f64::from_bits(0x7ff0_0000_0000_0001)];
+    let f1: [fn(f64) -> f64; 23] = [
+        exp_f64, exp2_f64, exp_m1_f64, ln_f64, ln_1p_f64, log2_f64, log10_f64, sin_f64, cos_f64,
+        tan_f64, asin_f64, acos_f64, atan_f64, sinh_f64, cosh_f64, tanh_f64, asinh_f64, acosh_f64,
+        atanh_f64, erf_f64, sigmoid_f64, |x| pow_f64(x, 2.0), |x| atan2_f64(1.0, x),
+    ];
+    let f1_32: [fn(f32) -> f32; 23] = [
+        exp_f32, exp2_f32, exp_m1_f32, ln_f32, ln_1p_f32, log2_f32, log10_f32, sin_f32, cos_f32,
+        tan_f32, asin_f32, acos_f32, atan_f32, sinh_f32, cosh_f32, tanh_f32, asinh_f32, acosh_f32,
+        atanh_f32, erf_f32, sigmoid_f32, |x| pow_f32(2.0, x), |x| atan2_f32(x, -1.0),
+    ];
+    for (i, f) in f1.iter().enumerate() {
+        for &n in &odd_nans {
+            assert_eq!(f(n).to_bits(), f64::NAN.to_bits(), "function #{i}");
+            assert_eq!(f1_32[i](n as f32).to_bits(), f32::NAN.to_bits(), "function #{i} (f32)");
+        }
+    }
+    let neg_nan32 = f32::from_bits(0xffc0_0001);
+    assert_eq!(sin_f32(neg_nan32).to_bits(), f32::NAN.to_bits());
+    // Domain errors and invalid operations produce the same canonical NaN.
+    for v in [ln_f64(-1.0), sin_f64(INF), acosh_f64(0.0), atanh_f64(-3.0), pow_f64(-2.0, 0.5)] {
+        assert_eq!(v.to_bits(), f64::NAN.to_bits());
     }
 }
 

@@ -69,29 +69,35 @@ const ATAN_TABLE: [(f64, f64); 9] = [
     (FRAC_PI_4, 3.061_616_997_868_383e-17),
 ];
 
-/// `sin r = r + r^3 S(r^2)`: `S` has coefficients `(-1)^(n+1) / (2n+3)!`, `n = 0..8`.
-const SIN_COEF: [f64; 8] = {
-    let mut c = [0.0; 8];
+/// `sin r = r - r^3/6 + r^5 S(r^2)`: `S` has coefficients `(-1)^n / (2n+5)!`, `n = 0..7`.
+const SIN_COEF: [f64; 7] = {
+    let mut c = [0.0; 7];
     let mut i = 0;
-    while i < 8 {
-        let v = inv_fact(2 * i as u32 + 3);
-        c[i] = if i % 2 == 0 { -v } else { v };
-        i += 1;
-    }
-    c
-};
-
-/// `cos r = 1 - r^2/2 + r^4 C(r^2)`: `C` has coefficients `(-1)^n / (2n+4)!`, `n = 0..9`.
-const COS_COEF: [f64; 9] = {
-    let mut c = [0.0; 9];
-    let mut i = 0;
-    while i < 9 {
-        let v = inv_fact(2 * i as u32 + 4);
+    while i < 7 {
+        let v = inv_fact(2 * i as u32 + 5);
         c[i] = if i % 2 == 0 { v } else { -v };
         i += 1;
     }
     c
 };
+
+/// `cos r = 1 - r^2/2 + r^4/24 - r^6 C(r^2)`: `C` has coefficients `(-1)^n / (2n+6)!`,
+/// `n = 0..8`.
+const COS_COEF: [f64; 8] = {
+    let mut c = [0.0; 8];
+    let mut i = 0;
+    while i < 8 {
+        let v = inv_fact(2 * i as u32 + 6);
+        c[i] = if i % 2 == 0 { v } else { -v };
+        i += 1;
+    }
+    c
+};
+
+/// `-1/6` as a double-double.
+const NEG_SIXTH_DD: Dd = Dd::new(-1.0 / 6.0, -9.251_858_538_542_97e-18);
+/// `1/24` as a double-double.
+const TWENTYFOURTH_DD: Dd = Dd::new(1.0 / 24.0, 2.312_964_634_635_742_7e-18);
 
 /// `atan u = u + u^3 A(u^2)`: `A` has coefficients `(-1)^(n+1) / (2n+3)`, `n = 0..8`.
 const ATAN_COEF: [f64; 8] = {
@@ -200,24 +206,34 @@ fn reduce(ax: f64) -> (u32, Dd) {
     }
 }
 
-/// `sin r` for a reduced double-double `|r| <= pi/4`.
+/// `sin r` for a reduced double-double `|r| <= pi/4` (relative error about 2^-60).
 fn sin_kernel(r: Dd) -> Dd {
     let x = r.hi;
-    let z = x * x;
-    let tail = (x * z) * horner(&SIN_COEF, z) + r.lo * (1.0 - 0.5 * z);
-    let (h, l) = fast_two_sum(x, tail);
+    // z = x^2 and x^3 exactly (as double-doubles); the r^3/6 term in double-double.
+    let (z, ze) = two_prod(x, x);
+    let (c, ce) = two_prod(x, z);
+    let t1 = Dd::new(c, ce + x * ze).mul(NEG_SIXTH_DD);
+    let t2 = (c * z) * horner(&SIN_COEF, z);
+    let (s, se) = two_sum(x, t1.hi);
+    let lo = ((se + t1.lo) + t2) + r.lo * (1.0 - 0.5 * z);
+    let (h, l) = fast_two_sum(s, lo);
     Dd::new(h, l)
 }
 
-/// `cos r` for a reduced double-double `|r| <= pi/4`.
+/// `cos r` for a reduced double-double `|r| <= pi/4` (relative error about 2^-60).
 fn cos_kernel(r: Dd) -> Dd {
     let x = r.hi;
     let (z, ze) = two_prod(x, x);
     let hz = 0.5 * z;
     let w = 1.0 - hz;
     let err = (1.0 - w) - hz; // exact rounding error of 1 - hz
-    let tail = ((err - 0.5 * ze) - x * r.lo) + (z * z) * horner(&COS_COEF, z);
-    let (h, l) = fast_two_sum(w, tail);
+    // z^2 / 24 in double-double, the rest plainly.
+    let (q, qe) = two_prod(z, z);
+    let t1 = Dd::new(q, qe + 2.0 * z * ze).mul(TWENTYFOURTH_DD);
+    let t2 = (q * z) * horner(&COS_COEF, z);
+    let (s, se) = two_sum(w, t1.hi);
+    let lo = ((((se + err) - 0.5 * ze) + t1.lo) - t2) - x * r.lo;
+    let (h, l) = fast_two_sum(s, lo);
     Dd::new(h, l)
 }
 
@@ -225,7 +241,7 @@ fn cos_kernel(r: Dd) -> Dd {
 /// `sin(±0) = ±0`, `sin(±inf) = NaN`.
 pub fn sin_f64(x: f64) -> f64 {
     if !x.is_finite() {
-        return x - x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax < 1.490_116_119_384_765_6e-8 {
@@ -248,14 +264,14 @@ pub fn sin_f64(x: f64) -> f64 {
 
 /// Sine for `f32`: the `f64` result rounded once to `f32`.
 pub fn sin_f32(x: f32) -> f32 {
-    sin_f64(x as f64) as f32
+    super::narrow(sin_f64(x as f64))
 }
 
 /// Cosine for `f64` (error below 1 ulp, measured about 0.6, for every finite argument):
 /// `cos(±0) = 1`, `cos(±inf) = NaN`.
 pub fn cos_f64(x: f64) -> f64 {
     if !x.is_finite() {
-        return x - x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax < 7.450_580_596_923_828e-9 {
@@ -273,14 +289,14 @@ pub fn cos_f64(x: f64) -> f64 {
 
 /// Cosine for `f32`: the `f64` result rounded once to `f32`.
 pub fn cos_f32(x: f32) -> f32 {
-    cos_f64(x as f64) as f32
+    super::narrow(cos_f64(x as f64))
 }
 
 /// Tangent for `f64` (error below 1.5 ulp, for every finite argument; never infinite,
 /// since no `f64` is a multiple of pi/2): `tan(±0) = ±0`, `tan(±inf) = NaN`.
 pub fn tan_f64(x: f64) -> f64 {
     if !x.is_finite() {
-        return x - x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax < 7.450_580_596_923_828e-9 {
@@ -299,7 +315,7 @@ pub fn tan_f64(x: f64) -> f64 {
 
 /// Tangent for `f32`: the `f64` result rounded once to `f32`.
 pub fn tan_f32(x: f32) -> f32 {
-    tan_f64(x as f64) as f32
+    super::narrow(tan_f64(x as f64))
 }
 
 /// `atan t` for a double-double `t` in `[0, 1]` (slightly above 1 is fine).
@@ -339,7 +355,7 @@ fn atan2_pos(n: Dd, d: Dd) -> Dd {
 /// `atan(±0) = ±0`, `atan(±inf) = ±pi/2` (rounded).
 pub fn atan_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax < 7.450_580_596_923_828e-9 {
@@ -355,7 +371,7 @@ pub fn atan_f64(x: f64) -> f64 {
 
 /// Arctangent for `f32`: the `f64` result rounded once to `f32`.
 pub fn atan_f32(x: f32) -> f32 {
-    atan_f64(x as f64) as f32
+    super::narrow(atan_f64(x as f64))
 }
 
 /// Two-argument arctangent for `f64`: the angle of `(x, y)` in `[-pi, pi]` (error below
@@ -366,7 +382,7 @@ pub fn atan_f32(x: f32) -> f32 {
 /// `atan2(±inf, +inf) = ±pi/4`, NaN in gives NaN out.
 pub fn atan2_f64(y: f64, x: f64) -> f64 {
     if x.is_nan() || y.is_nan() {
-        return x + y;
+        return f64::NAN;
     }
     let neg_x = x.is_sign_negative();
     if y == 0.0 {
@@ -409,7 +425,7 @@ pub fn atan2_f64(y: f64, x: f64) -> f64 {
 
 /// Two-argument arctangent for `f32`: the `f64` result rounded once to `f32`.
 pub fn atan2_f32(y: f32, x: f32) -> f32 {
-    atan2_f64(y as f64, x as f64) as f32
+    super::narrow(atan2_f64(y as f64, x as f64))
 }
 
 /// `sqrt(1 - a^2)` as a double-double for `a` in `[0, 1]`.
@@ -430,7 +446,7 @@ fn sqrt_one_minus_sq(a: f64) -> Dd {
 /// `asin(±0) = ±0`, `asin(±1) = ±pi/2`, NaN for `|x| > 1`.
 pub fn asin_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax > 1.0 {
@@ -447,14 +463,14 @@ pub fn asin_f64(x: f64) -> f64 {
 
 /// Arcsine for `f32`: the `f64` result rounded once to `f32`.
 pub fn asin_f32(x: f32) -> f32 {
-    asin_f64(x as f64) as f32
+    super::narrow(asin_f64(x as f64))
 }
 
 /// Arccosine for `f64`, in `[0, pi]` (error below 1 ulp, measured about 0.5):
 /// `acos(1) = +0`, `acos(-1) = pi`, `acos(±0) = pi/2`, NaN for `|x| > 1`.
 pub fn acos_f64(x: f64) -> f64 {
     if x.is_nan() {
-        return x;
+        return f64::NAN;
     }
     let ax = x.abs();
     if ax > 1.0 {
@@ -470,5 +486,5 @@ pub fn acos_f64(x: f64) -> f64 {
 
 /// Arccosine for `f32`: the `f64` result rounded once to `f32`.
 pub fn acos_f32(x: f32) -> f32 {
-    acos_f64(x as f64) as f32
+    super::narrow(acos_f64(x as f64))
 }

@@ -299,14 +299,15 @@ fn gelu<C: Float>(x: C) -> C {
     half * x * (C::ONE + (x / s).erf())
 }
 
-/// Tanh GELU: `(0.5 * x) * (1 + tanh(k * (x + c * ((x * x) * x))))` with
-/// `k = sqrt(2 / pi)` and `c = 0.044715`, both rounded to the compute type.
+/// Tanh GELU, `0.5 * x * (1 + tanh(y))` with `y = k * (x + c * ((x * x) * x))`,
+/// `k = sqrt(2 / pi)` and `c = 0.044715` (both rounded to the compute type), evaluated as
+/// `x * sigmoid(2 * y)` with [`sigmoid`]: equal in real arithmetic, but without the
+/// cancellation of `1 + tanh(y)` for negative `x`.
 fn gelu_tanh<C: Float>(x: C) -> C {
-    let half = C::from_f64(0.5);
     let k = C::from_f64(0.797_884_560_802_865_4);
     let c = C::from_f64(0.044_715);
-    let inner = k * (x + c * (x * x * x));
-    half * x * (C::ONE + inner.tanh())
+    let y = k * (x + c * (x * x * x));
+    x * sigmoid(y + y)
 }
 
 /// `x + bias` if `x < -lambd`, `x - bias` if `x > lambd`, else `0`.
@@ -1326,5 +1327,25 @@ mod tests {
         let ei = f32s(&[1], &[0.5]);
         let ri = binary(BinaryOp::Pow, &i32s(&[2], &[9, 2]), &ei).unwrap();
         assert_eq!(get::<i32>(&ri), vec![3, 1]);
+    }
+
+    #[test]
+    fn gelu_tanh_has_no_cancellation() {
+        let x = Tensor::from_vec(vec![2], vec![-5.508317947387695f64, -4.50860071182251]).unwrap();
+        let g = get::<f64>(&unary(UnaryOp::Gelu { tanh: true }, &x).unwrap());
+        assert!((g[0] / -5.550677214584679e-9 - 1.0).abs() < 1e-12);
+        assert!((g[1] / -4.890278101372214e-6 - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn half_types_compute_in_f32_and_round_once() {
+        let a =
+            Tensor::from_vec(vec![2], vec![bf16::from_f32(1.0), bf16::from_f32(256.0)]).unwrap();
+        let b = Tensor::from_vec(vec![1], vec![bf16::from_f32(1.0)]).unwrap();
+        let r = get::<bf16>(&binary(BinaryOp::Add, &a, &b).unwrap());
+        assert_eq!(r, vec![bf16::from_f32(2.0), bf16::from_f32(256.0)]);
+        let v = Tensor::from_vec(vec![1], vec![1.0 + 2f64.powi(-8) + 2f64.powi(-40)]).unwrap();
+        let c = get::<bf16>(&cast(&v, DType::BF16).unwrap());
+        assert_eq!(c, vec![bf16::from_f64(1.0 + 2f64.powi(-7))]);
     }
 }

@@ -7,8 +7,8 @@
 use lightos_ir::infer::{normalize_axes, resolve_reshape, shape_range, slice_bounds, split_sizes};
 use lightos_ir::shape::{byte_size, num_elements, strides};
 use lightos_ir::{
-    DType, DepthToSpaceAttrs, Dim, EyeLikeAttrs, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs, SplitAttrs, Tensor,
-    TensorError, TriluAttrs,
+    DType, DepthToSpaceAttrs, Dim, EyeLikeAttrs, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs,
+    SplitAttrs, Tensor, TensorError, TriluAttrs,
 };
 
 use super::index::broadcast_dims;
@@ -45,25 +45,34 @@ fn one_int(t: &Tensor, what: &str) -> Result<i64, EvalError> {
 fn dims_operand(t: &Tensor, what: &str) -> Result<Vec<usize>, EvalError> {
     ints(t, what)?
         .into_iter()
-        .map(|d| usize::try_from(d).map_err(|_| EvalError::Invalid(format!("{what} has a negative size {d}"))))
+        .map(|d| {
+            usize::try_from(d)
+                .map_err(|_| EvalError::Invalid(format!("{what} has a negative size {d}")))
+        })
         .collect()
 }
 
-/// Builds the output of `dtype` and `out_dims` whose position `(i0, i1, ...)` takes source
-/// element `tables[a][ia]` summed over axes `a`, or `fill` where a term is [`OUTSIDE`].
-/// `table(a, n)` builds the table of output axis `a` (of size `n`); it is not called when
-/// the output is empty.
+/// Builds the output of `x`'s dtype and `out_dims` whose position `(i0, i1, ...)` takes
+/// source element `tables[a][ia]` summed over axes `a`, or `fill` where a term is
+/// [`OUTSIDE`]. `table(a, n, strides)` builds the table of output axis `a` (of size `n`)
+/// from the row-major strides of `x`; it is not called when the output is empty, and
+/// otherwise the strides are bounded by the output's size, so they cannot overflow.
 fn gather_tables(
     x: &Tensor,
     out_dims: Vec<usize>,
-    table: impl Fn(usize, usize) -> Vec<usize>,
+    table: impl Fn(usize, usize, &[usize]) -> Vec<usize>,
     fill: Option<&[u8]>,
 ) -> Result<Tensor, EvalError> {
     let size = byte_size(&out_dims, x.dtype().size_bytes()).map_err(TensorError::from)?;
     if size == 0 {
         return Ok(Tensor::zeros(x.dtype(), out_dims)?);
     }
-    let tables: Vec<Vec<usize>> = out_dims.iter().enumerate().map(|(a, &n)| table(a, n)).collect();
+    let st = strides(x.dims());
+    let tables: Vec<Vec<usize>> = out_dims
+        .iter()
+        .enumerate()
+        .map(|(a, &n)| table(a, n, &st))
+        .collect();
     let mut g = Gather {
         src: x.bytes(),
         es: x.dtype().size_bytes(),
@@ -89,7 +98,11 @@ impl Gather<'_> {
             return self.emit(base);
         };
         for &off in first {
-            let next = if base == OUTSIDE || off == OUTSIDE { OUTSIDE } else { base.saturating_add(off) };
+            let next = if base == OUTSIDE || off == OUTSIDE {
+                OUTSIDE
+            } else {
+                base.saturating_add(off)
+            };
             self.walk(rest, next)?;
         }
         Ok(())
@@ -100,7 +113,8 @@ impl Gather<'_> {
         let bytes = if at == OUTSIDE {
             Some(self.fill).filter(|f| f.len() == self.es)
         } else {
-            at.checked_mul(self.es).and_then(|b| self.src.get(b..b + self.es))
+            at.checked_mul(self.es)
+                .and_then(|b| self.src.get(b..b + self.es))
         };
         match bytes {
             Some(b) => self.out.extend_from_slice(b),
@@ -159,7 +173,13 @@ pub(crate) fn unsqueeze(x: &Tensor, axes: &Tensor) -> Result<Tensor, EvalError> 
     let axes = normalize_axes(&axes, rank)?;
     let mut rest = x.dims().iter();
     let out = (0..rank)
-        .map(|i| if axes.contains(&i) { 1 } else { rest.next().copied().unwrap_or(1) })
+        .map(|i| {
+            if axes.contains(&i) {
+                1
+            } else {
+                rest.next().copied().unwrap_or(1)
+            }
+        })
         .collect();
     Ok(x.reshaped(out)?)
 }
@@ -168,12 +188,20 @@ pub(crate) fn unsqueeze(x: &Tensor, axes: &Tensor) -> Result<Tensor, EvalError> 
 pub(crate) fn transpose(perm: &[usize], x: &Tensor) -> Result<Tensor, EvalError> {
     let dims = x.dims();
     let mut seen = vec![false; dims.len()];
-    if perm.len() != dims.len() || perm.iter().any(|&p| p >= dims.len() || std::mem::replace(&mut seen[p], true)) {
+    if perm.len() != dims.len()
+        || perm
+            .iter()
+            .any(|&p| p >= dims.len() || std::mem::replace(&mut seen[p], true))
+    {
         invalid!("transpose perm {perm:?} is not a permutation of the axes of {dims:?}");
     }
     let out: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
-    let st = strides(dims);
-    gather_tables(x, out, |a, n| (0..n).map(|i| i * st[perm[a]]).collect(), None)
+    gather_tables(
+        x,
+        out,
+        |a, n, st| (0..n).map(|i| i * st[perm[a]]).collect(),
+        None,
+    )
 }
 
 /// `Concat` along `axis`; parts may be empty along it.
@@ -190,9 +218,17 @@ pub(crate) fn concat(axis: usize, parts: &[&Tensor]) -> Result<Tensor, EvalError
     for p in parts {
         let fits = p.dtype() == first.dtype()
             && p.dims().len() == rank
-            && p.dims().iter().zip(first.dims()).enumerate().all(|(i, (a, b))| i == axis || a == b);
+            && p.dims()
+                .iter()
+                .zip(first.dims())
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a == b);
         if !fits {
-            invalid!("concat operands {:?} and {:?} do not fit along axis {axis}", first, p);
+            invalid!(
+                "concat operands {:?} and {:?} do not fit along axis {axis}",
+                first,
+                p
+            );
         }
         dims[axis] = match dims[axis].checked_add(p.dims()[axis]) {
             Some(n) => n,
@@ -234,7 +270,11 @@ fn narrow(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor, E
 }
 
 /// `Split` along the axis into the operand's sizes, or into equal parts (the last smaller).
-pub(crate) fn split(s: &SplitAttrs, x: &Tensor, split: Option<&Tensor>) -> Result<Vec<Tensor>, EvalError> {
+pub(crate) fn split(
+    s: &SplitAttrs,
+    x: &Tensor,
+    split: Option<&Tensor>,
+) -> Result<Vec<Tensor>, EvalError> {
     let Some(&n) = x.dims().get(s.axis) else {
         invalid!("split axis {} is out of range for {:?}", s.axis, x.dims());
     };
@@ -243,7 +283,10 @@ pub(crate) fn split(s: &SplitAttrs, x: &Tensor, split: Option<&Tensor>) -> Resul
             let sizes = dims_operand(t, "split sizes")?;
             let total = sizes.iter().try_fold(0usize, |a, &b| a.checked_add(b));
             if sizes.len() != s.outputs || total != Some(n) {
-                invalid!("split sizes {sizes:?} do not cut {n} into {} parts", s.outputs);
+                invalid!(
+                    "split sizes {sizes:?} do not cut {n} into {} parts",
+                    s.outputs
+                );
             }
             sizes
         }
@@ -292,17 +335,22 @@ pub(crate) fn slice(
         bounds[ax] = (b.start, b.step);
         out[ax] = b.count;
     }
-    let st = strides(dims);
-    let table = |a: usize, n: usize| {
+    let table = |a: usize, n: usize, st: &[usize]| {
         let (start, step) = bounds[a];
-        (0..n as i64).map(|i| (start + i * step) as usize * st[a]).collect()
+        (0..n as i64)
+            .map(|i| (start + i * step) as usize * st[a])
+            .collect()
     };
     gather_tables(x, out, table, None)
 }
 
 /// Normalizes an index against an axis of size `n` (negative counts from the end).
 fn wrap_index(i: i64, n: usize, what: &str) -> Result<usize, EvalError> {
-    let v = if i < 0 { i.checked_add(n as i64) } else { Some(i) };
+    let v = if i < 0 {
+        i.checked_add(n as i64)
+    } else {
+        Some(i)
+    };
     match v {
         Some(v) if v >= 0 && (v as u64) < n as u64 => Ok(v as usize),
         _ => invalid!("{what} index {i} is out of range for an axis of size {n}"),
@@ -340,12 +388,20 @@ pub(crate) fn gather(axis: usize, x: &Tensor, indices: &Tensor) -> Result<Tensor
 
 /// `GatherElements`: the output has the indices' shape; the index replaces the position
 /// along `axis`.
-pub(crate) fn gather_elements(axis: usize, x: &Tensor, indices: &Tensor) -> Result<Tensor, EvalError> {
+pub(crate) fn gather_elements(
+    axis: usize,
+    x: &Tensor,
+    indices: &Tensor,
+) -> Result<Tensor, EvalError> {
     let dims = x.dims();
     let idims = indices.dims();
     let fits = axis < dims.len()
         && idims.len() == dims.len()
-        && idims.iter().zip(dims).enumerate().all(|(i, (a, b))| i == axis || a <= b);
+        && idims
+            .iter()
+            .zip(dims)
+            .enumerate()
+            .all(|(i, (a, b))| i == axis || a <= b);
     if !fits {
         invalid!("gather_elements indices {idims:?} do not fit data {dims:?} on axis {axis}");
     }
@@ -353,13 +409,18 @@ pub(crate) fn gather_elements(axis: usize, x: &Tensor, indices: &Tensor) -> Resu
     if idx.is_empty() {
         return Ok(Tensor::zeros(x.dtype(), idims.to_vec())?);
     }
+    // Valid indices make the data non-empty, so its strides cannot overflow.
+    let idx: Vec<usize> = idx
+        .into_iter()
+        .map(|i| wrap_index(i, dims[axis], "gather_elements"))
+        .collect::<Result<_, _>>()?;
     let (st, ist) = (strides(dims), strides(idims));
     let es = x.dtype().size_bytes();
     let mut bytes = Vec::with_capacity(idx.len() * es);
     for (p, &i) in idx.iter().enumerate() {
         let mut src = 0;
         for a in 0..dims.len() {
-            let coord = if a == axis { wrap_index(i, dims[a], "gather_elements")? } else { p / ist[a] % idims[a] };
+            let coord = if a == axis { i } else { p / ist[a] % idims[a] };
             src += coord * st[a];
         }
         bytes.extend_from_slice(&x.bytes()[src * es..(src + 1) * es]);
@@ -372,9 +433,12 @@ pub(crate) fn expand(x: &Tensor, shape: &Tensor) -> Result<Tensor, EvalError> {
     let out = broadcast_dims(x.dims(), &dims_operand(shape, "expand shape")?)?;
     let lead = out.len() - x.dims().len();
     let dims = x.dims().to_vec();
-    let st = strides(&dims);
-    let table = |a: usize, n: usize| {
-        let s = if a < lead || dims[a - lead] == 1 { 0 } else { st[a - lead] };
+    let table = |a: usize, n: usize, st: &[usize]| {
+        let s = if a < lead || dims[a - lead] == 1 {
+            0
+        } else {
+            st[a - lead]
+        };
         (0..n).map(|i| i * s).collect()
     };
     gather_tables(x, out, table, None)
@@ -394,8 +458,12 @@ pub(crate) fn tile(x: &Tensor, repeats: &Tensor) -> Result<Tensor, EvalError> {
             None => invalid!("tile of {dims:?} by {reps:?} overflows"),
         }
     }
-    let st = strides(dims);
-    gather_tables(x, out, |a, n| (0..n).map(|i| i % dims[a] * st[a]).collect(), None)
+    gather_tables(
+        x,
+        out,
+        |a, n, st| (0..n).map(|i| i % dims[a] * st[a]).collect(),
+        None,
+    )
 }
 
 /// `Pad` in every mode; negative pads crop.
@@ -419,7 +487,9 @@ pub(crate) fn pad(
     let mut out = dims.to_vec();
     for (i, &ax) in axes.iter().enumerate() {
         let (b, e) = (pads[i], pads[axes.len() + i]);
-        let size = (dims[ax] as i64).checked_add(b).and_then(|s| s.checked_add(e));
+        let size = (dims[ax] as i64)
+            .checked_add(b)
+            .and_then(|s| s.checked_add(e));
         match size {
             Some(s) if s >= 0 => out[ax] = s as usize,
             _ => invalid!("pads {pads:?} give axis {ax} of {dims:?} a negative size"),
@@ -434,9 +504,10 @@ pub(crate) fn pad(
         Some(v) if !v.is_empty() => v.bytes()[..x.dtype().size_bytes()].to_vec(),
         _ => vec![0; x.dtype().size_bytes()],
     };
-    let st = strides(dims);
-    let table = |a: usize, n: usize| {
-        (0..n as i64).map(|i| pad_source(p.mode, i - begin[a], dims[a]).map_or(OUTSIDE, |j| j * st[a])).collect()
+    let table = |a: usize, n: usize, st: &[usize]| {
+        (0..n as i64)
+            .map(|i| pad_source(p.mode, i - begin[a], dims[a]).map_or(OUTSIDE, |j| j * st[a]))
+            .collect()
     };
     gather_tables(x, out, table, Some(&fill))
 }
@@ -455,7 +526,11 @@ fn pad_source(mode: PadMode, j: i64, d: usize) -> Option<usize> {
         PadMode::Reflect if d == 1 => 0,
         PadMode::Reflect => {
             let m = j.rem_euclid(2 * (d - 1));
-            if m >= d { 2 * (d - 1) - m } else { m }
+            if m >= d {
+                2 * (d - 1) - m
+            } else {
+                m
+            }
         }
     };
     Some(k as usize)
@@ -545,7 +620,11 @@ fn int_range<T: Int>(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<T
         invalid!("range delta is 0");
     }
     let diff = l - s;
-    let n = if diff != 0 && (diff > 0) == (d > 0) { (diff.abs() + d.abs() - 1) / d.abs() } else { 0 };
+    let n = if diff != 0 && (diff > 0) == (d > 0) {
+        (diff.abs() + d.abs() - 1) / d.abs()
+    } else {
+        0
+    };
     if n > MAX_RANGE as i128 {
         invalid!("range from {s} to {l} by {d} has too many elements");
     }
@@ -585,6 +664,14 @@ fn nchw(x: &Tensor, what: &str) -> Result<[usize; 4], EvalError> {
     }
 }
 
+/// `a * b`, checked.
+fn mul(a: usize, b: usize) -> Result<usize, EvalError> {
+    match a.checked_mul(b) {
+        Some(v) => Ok(v),
+        None => invalid!("size {a} times {b} overflows"),
+    }
+}
+
 /// `DepthToSpace` in `DCR` or `CRD` order: a reshape, a transpose and a reshape.
 pub(crate) fn depth_to_space(d: &DepthToSpaceAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
     let [n, c, h, w] = nchw(x, "depth_to_space")?;
@@ -598,8 +685,8 @@ pub(crate) fn depth_to_space(d: &DepthToSpaceAttrs, x: &Tensor) -> Result<Tensor
     } else {
         (vec![n, b, b, c / bb, h, w], [0, 3, 4, 1, 5, 2])
     };
-    let t = transpose(&perm, &x.reshaped(tmp)?)?;
-    Ok(t.reshaped(vec![n, c / bb, h * b, w * b])?)
+    let out = vec![n, c / bb, mul(h, b)?, mul(w, b)?];
+    Ok(transpose(&perm, &x.reshaped(tmp)?)?.reshaped(out)?)
 }
 
 /// `SpaceToDepth` (`DCR` order): a reshape, a transpose and a reshape.
@@ -609,13 +696,21 @@ pub(crate) fn space_to_depth(blocksize: usize, x: &Tensor) -> Result<Tensor, Eva
     if b == 0 || h % b != 0 || w % b != 0 {
         invalid!("space_to_depth sizes {h}x{w} are not divisible by blocksize {b}");
     }
-    let t = transpose(&[0, 3, 5, 1, 2, 4], &x.reshaped(vec![n, c, h / b, b, w / b, b])?)?;
-    Ok(t.reshaped(vec![n, c * b * b, h / b, w / b])?)
+    let t = transpose(
+        &[0, 3, 5, 1, 2, 4],
+        &x.reshaped(vec![n, c, h / b, b, w / b, b])?,
+    )?;
+    Ok(t.reshaped(vec![n, mul(c, mul(b, b)?)?, h / b, w / b])?)
 }
 
 /// `OneHot`: a new axis of size `depth` at `axis`, `values[1]` where it equals the index
 /// (negative indices count from `depth`; out-of-range ones match nothing), else `values[0]`.
-pub(crate) fn one_hot(axis: usize, indices: &Tensor, depth: &Tensor, values: &Tensor) -> Result<Tensor, EvalError> {
+pub(crate) fn one_hot(
+    axis: usize,
+    indices: &Tensor,
+    depth: &Tensor,
+    values: &Tensor,
+) -> Result<Tensor, EvalError> {
     let idims = indices.dims();
     if axis > idims.len() {
         invalid!("one_hot axis {axis} is out of range for indices {idims:?}");
@@ -688,8 +783,8 @@ pub(crate) fn non_zero(x: &Tensor) -> Result<Tensor, EvalError> {
     let mask = nonzero_mask(x)?;
     let hits: Vec<usize> = (0..mask.len()).filter(|&p| mask[p]).collect();
     let dims = x.dims();
-    if dims.is_empty() {
-        return Ok(Tensor::zeros(DType::I64, vec![0, hits.len()])?);
+    if dims.is_empty() || hits.is_empty() {
+        return Ok(Tensor::zeros(DType::I64, vec![dims.len(), hits.len()])?);
     }
     let st = strides(dims);
     let mut out = Vec::with_capacity(dims.len() * hits.len());
@@ -732,7 +827,10 @@ mod tests {
         assert_eq!(squeeze(&y, None).unwrap().dims(), &[3]);
         assert_eq!(squeeze(&y, Some(&i64s(&[-1]))).unwrap().dims(), &[1, 3]);
         assert!(squeeze(&y, Some(&i64s(&[1]))).is_err());
-        assert_eq!(unsqueeze(&seq(&[3]), &i64s(&[0, -1])).unwrap().dims(), &[1, 3, 1]);
+        assert_eq!(
+            unsqueeze(&seq(&[3]), &i64s(&[0, -1])).unwrap().dims(),
+            &[1, 3, 1]
+        );
     }
 
     #[test]
@@ -752,10 +850,26 @@ mod tests {
         let c = concat(1, &[&a, &e, &b]).unwrap();
         assert_eq!(c.dims(), &[2, 3]);
         assert_eq!(f32s(&c), vec![0.0, 10.0, 11.0, 1.0, 12.0, 13.0]);
-        let parts = split(&SplitAttrs { axis: 1, outputs: 2 }, &c, Some(&i64s(&[2, 1]))).unwrap();
+        let parts = split(
+            &SplitAttrs {
+                axis: 1,
+                outputs: 2,
+            },
+            &c,
+            Some(&i64s(&[2, 1])),
+        )
+        .unwrap();
         assert_eq!(f32s(&parts[0]), vec![0.0, 10.0, 1.0, 12.0]);
         assert_eq!(f32s(&parts[1]), vec![11.0, 13.0]);
-        let eq = split(&SplitAttrs { axis: 1, outputs: 2 }, &c, None).unwrap();
+        let eq = split(
+            &SplitAttrs {
+                axis: 1,
+                outputs: 2,
+            },
+            &c,
+            None,
+        )
+        .unwrap();
         assert_eq!(eq[0].dims(), &[2, 2]);
         assert_eq!(eq[1].dims(), &[2, 1]);
     }
@@ -764,12 +878,33 @@ mod tests {
     fn slices() {
         let x = seq(&[3, 4]);
         let i32s = |v: &[i32]| Tensor::from_vec(vec![v.len()], v.to_vec()).unwrap();
-        let y = slice(&x, &i32s(&[1, 0]), &i32s(&[3, 4]), None, Some(&i64s(&[1, 2]))).unwrap();
+        let y = slice(
+            &x,
+            &i32s(&[1, 0]),
+            &i32s(&[3, 4]),
+            None,
+            Some(&i64s(&[1, 2])),
+        )
+        .unwrap();
         assert_eq!(f32s(&y), vec![4.0, 6.0, 8.0, 10.0]);
-        let r = slice(&x, &i64s(&[-1]), &i64s(&[i64::MIN]), Some(&i64s(&[1])), Some(&i64s(&[-1]))).unwrap();
+        let r = slice(
+            &x,
+            &i64s(&[-1]),
+            &i64s(&[i64::MIN]),
+            Some(&i64s(&[1])),
+            Some(&i64s(&[-1])),
+        )
+        .unwrap();
         assert_eq!(r.dims(), &[3, 4]);
         assert_eq!(&f32s(&r)[..4], &[3.0, 2.0, 1.0, 0.0]);
-        let big = slice(&x, &i64s(&[1]), &i64s(&[i64::MAX]), Some(&i64s(&[0])), Some(&i64s(&[i64::MIN]))).unwrap();
+        let big = slice(
+            &x,
+            &i64s(&[1]),
+            &i64s(&[i64::MAX]),
+            Some(&i64s(&[0])),
+            Some(&i64s(&[i64::MIN])),
+        )
+        .unwrap();
         assert_eq!(big.dims(), &[0, 4]);
     }
 
@@ -790,7 +925,10 @@ mod tests {
         let x = t(&[3, 1], &[1.0, 2.0, 3.0]);
         let e = expand(&x, &i64s(&[2, 1, 2])).unwrap();
         assert_eq!(e.dims(), &[2, 3, 2]);
-        assert_eq!(f32s(&e), vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
+        assert_eq!(
+            f32s(&e),
+            vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+        );
         let tl = tile(&seq(&[1, 2]), &i64s(&[2, 2])).unwrap();
         assert_eq!(f32s(&tl), vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
     }
@@ -798,29 +936,87 @@ mod tests {
     #[test]
     fn pads() {
         let x = t(&[3], &[1.0, 2.0, 3.0]);
-        let run = |mode, p: &[i64]| f32s(&pad(&PadAttrs { mode }, &x, &i64s(p), Some(&Tensor::scalar(9.0f32)), None).unwrap());
-        assert_eq!(run(PadMode::Constant, &[2, 1]), vec![9.0, 9.0, 1.0, 2.0, 3.0, 9.0]);
-        assert_eq!(run(PadMode::Edge, &[2, 1]), vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
-        assert_eq!(run(PadMode::Reflect, &[2, 1]), vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
-        assert_eq!(run(PadMode::Wrap, &[2, 1]), vec![2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
+        let run = |mode, p: &[i64]| {
+            f32s(
+                &pad(
+                    &PadAttrs { mode },
+                    &x,
+                    &i64s(p),
+                    Some(&Tensor::scalar(9.0f32)),
+                    None,
+                )
+                .unwrap(),
+            )
+        };
+        assert_eq!(
+            run(PadMode::Constant, &[2, 1]),
+            vec![9.0, 9.0, 1.0, 2.0, 3.0, 9.0]
+        );
+        assert_eq!(
+            run(PadMode::Edge, &[2, 1]),
+            vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]
+        );
+        assert_eq!(
+            run(PadMode::Reflect, &[2, 1]),
+            vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0]
+        );
+        assert_eq!(
+            run(PadMode::Wrap, &[2, 1]),
+            vec![2.0, 3.0, 1.0, 2.0, 3.0, 1.0]
+        );
         assert_eq!(run(PadMode::Constant, &[-1, 1]), vec![2.0, 3.0, 9.0]);
         let y = seq(&[2, 2]);
-        let p = pad(&PadAttrs { mode: PadMode::Constant }, &y, &i64s(&[1, 0]), None, Some(&i64s(&[-1]))).unwrap();
+        let p = pad(
+            &PadAttrs {
+                mode: PadMode::Constant,
+            },
+            &y,
+            &i64s(&[1, 0]),
+            None,
+            Some(&i64s(&[-1])),
+        )
+        .unwrap();
         assert_eq!(f32s(&p), vec![0.0, 0.0, 1.0, 0.0, 2.0, 3.0]);
     }
 
     #[test]
     fn shapes_and_constants() {
         let x = seq(&[2, 3, 4]);
-        let s = shape(&ShapeAttrs { start: 1, end: None }, &x).unwrap();
+        let s = shape(
+            &ShapeAttrs {
+                start: 1,
+                end: None,
+            },
+            &x,
+        )
+        .unwrap();
         assert_eq!(s.as_slice::<i64>().unwrap(), &[3, 4]);
-        let c = constant_of_shape(&Tensor::from_vec(vec![1], vec![7i32]).unwrap(), &i64s(&[2, 2])).unwrap();
+        let c = constant_of_shape(
+            &Tensor::from_vec(vec![1], vec![7i32]).unwrap(),
+            &i64s(&[2, 2]),
+        )
+        .unwrap();
         assert_eq!(c.as_slice::<i32>().unwrap(), &[7; 4]);
-        let r = range(&Tensor::scalar(1.0f32), &Tensor::scalar(2.0f32), &Tensor::scalar(0.25f32)).unwrap();
+        let r = range(
+            &Tensor::scalar(1.0f32),
+            &Tensor::scalar(2.0f32),
+            &Tensor::scalar(0.25f32),
+        )
+        .unwrap();
         assert_eq!(f32s(&r), vec![1.0, 1.25, 1.5, 1.75]);
-        let r = range(&Tensor::scalar(10i32), &Tensor::scalar(3i32), &Tensor::scalar(-3i32)).unwrap();
+        let r = range(
+            &Tensor::scalar(10i32),
+            &Tensor::scalar(3i32),
+            &Tensor::scalar(-3i32),
+        )
+        .unwrap();
         assert_eq!(r.as_slice::<i32>().unwrap(), &[10, 7, 4]);
-        let r = range(&Tensor::scalar(3i64), &Tensor::scalar(3i64), &Tensor::scalar(1i64)).unwrap();
+        let r = range(
+            &Tensor::scalar(3i64),
+            &Tensor::scalar(3i64),
+            &Tensor::scalar(1i64),
+        )
+        .unwrap();
         assert_eq!(r.dims(), &[0]);
     }
 
@@ -831,7 +1027,14 @@ mod tests {
         assert_eq!(f32s(&up), vec![0.0, 1.0, 2.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0]);
         let lo = trilu(&TriluAttrs { upper: false }, &x, None).unwrap();
         assert_eq!(f32s(&lo), vec![0.0, 0.0, 0.0, 3.0, 4.0, 0.0, 6.0, 7.0, 8.0]);
-        let e = eye_like(&EyeLikeAttrs { k: -1, dtype: Some(DType::I32) }, &seq(&[3, 2])).unwrap();
+        let e = eye_like(
+            &EyeLikeAttrs {
+                k: -1,
+                dtype: Some(DType::I32),
+            },
+            &seq(&[3, 2]),
+        )
+        .unwrap();
         assert_eq!(e.as_slice::<i32>().unwrap(), &[0, 0, 1, 0, 0, 1]);
         let f = eye_like(&EyeLikeAttrs { k: 0, dtype: None }, &seq(&[2, 2])).unwrap();
         assert_eq!(f32s(&f), vec![1.0, 0.0, 0.0, 1.0]);
@@ -840,16 +1043,44 @@ mod tests {
     #[test]
     fn depth_space_round_trip() {
         let x = seq(&[1, 4, 1, 2]);
-        let dcr = depth_to_space(&DepthToSpaceAttrs { blocksize: 2, crd: false }, &x).unwrap();
+        let dcr = depth_to_space(
+            &DepthToSpaceAttrs {
+                blocksize: 2,
+                crd: false,
+            },
+            &x,
+        )
+        .unwrap();
         assert_eq!(dcr.dims(), &[1, 1, 2, 4]);
         assert_eq!(f32s(&dcr), vec![0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]);
         assert_eq!(space_to_depth(2, &dcr).unwrap(), x);
-        let crd = depth_to_space(&DepthToSpaceAttrs { blocksize: 2, crd: true }, &x).unwrap();
+        let crd = depth_to_space(
+            &DepthToSpaceAttrs {
+                blocksize: 2,
+                crd: true,
+            },
+            &x,
+        )
+        .unwrap();
         assert_eq!(f32s(&crd), vec![0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]);
         let x8 = seq(&[1, 8, 1, 1]);
-        let crd = depth_to_space(&DepthToSpaceAttrs { blocksize: 2, crd: true }, &x8).unwrap();
+        let crd = depth_to_space(
+            &DepthToSpaceAttrs {
+                blocksize: 2,
+                crd: true,
+            },
+            &x8,
+        )
+        .unwrap();
         assert_eq!(f32s(&crd), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
-        let dcr = depth_to_space(&DepthToSpaceAttrs { blocksize: 2, crd: false }, &x8).unwrap();
+        let dcr = depth_to_space(
+            &DepthToSpaceAttrs {
+                blocksize: 2,
+                crd: false,
+            },
+            &x8,
+        )
+        .unwrap();
         assert_eq!(f32s(&dcr), vec![0.0, 2.0, 4.0, 6.0, 1.0, 3.0, 5.0, 7.0]);
     }
 
@@ -861,11 +1092,36 @@ mod tests {
         assert_eq!(oh.dims(), &[3, 3]);
         assert_eq!(f32s(&oh), vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
         let oh0 = one_hot(0, &idx, &Tensor::scalar(3i64), &vals).unwrap();
-        assert_eq!(f32s(&oh0), vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+        assert_eq!(
+            f32s(&oh0),
+            vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        );
         let x = t(&[2, 2], &[0.0, -0.0, f32::NAN, 2.0]);
         let nz = non_zero(&x).unwrap();
         assert_eq!(nz.dims(), &[2, 2]);
         assert_eq!(nz.as_slice::<i64>().unwrap(), &[1, 1, 0, 1]);
         assert_eq!(non_zero(&Tensor::scalar(3i32)).unwrap().dims(), &[0, 1]);
+    }
+
+    #[test]
+    fn bad_and_degenerate_inputs() {
+        let big = 1usize << 40;
+        let x = Tensor::zeros(DType::F32, vec![0, big, big]).unwrap();
+        let idx = Tensor::from_vec(vec![1, 1, 1], vec![0i64]).unwrap();
+        assert!(gather_elements(0, &x, &idx).is_err());
+        assert_eq!(transpose(&[0, 2, 1], &x).unwrap().dims(), &[0, big, big]);
+        assert_eq!(non_zero(&x).unwrap().dims(), &[3, 0]);
+        let (one, zero) = (Tensor::scalar(1.0f32), Tensor::scalar(0.0f32));
+        assert!(range(&zero, &Tensor::scalar(f32::INFINITY), &one).is_err());
+        assert!(range(&zero, &one, &zero).is_err());
+        let edge = PadAttrs {
+            mode: PadMode::Edge,
+        };
+        let empty = t(&[0], &[]);
+        assert!(pad(&edge, &empty, &i64s(&[1, 0]), None, None).is_err());
+        assert!(pad(&edge, &seq(&[2]), &i64s(&[-3, 0]), None, None).is_err());
+        let bools = Tensor::from_bools(vec![2], &[true, false]).unwrap();
+        let g = gather(0, &bools, &i64s(&[1, 0, 0])).unwrap();
+        assert_eq!(g.as_bool_bytes().unwrap(), &[0, 1, 1]);
     }
 }

@@ -51,6 +51,7 @@ trait Ring: Copy {
     fn scale(v: f32) -> Option<Self>;
 }
 
+/// Implements [`Ring`] for float types with plain IEEE arithmetic.
 macro_rules! ring_float {
     ($($t:ty),*) => {$(
         impl Ring for $t {
@@ -63,6 +64,7 @@ macro_rules! ring_float {
 }
 ring_float!(f32, f64);
 
+/// Implements [`Ring`] for integer types with wrapping arithmetic.
 macro_rules! ring_int {
     ($($t:ty),*) => {$(
         impl Ring for $t {
@@ -88,6 +90,7 @@ trait DotElem: Element {
     fn down(r: Self::R) -> Self;
 }
 
+/// Implements [`DotElem`] for float types through [`FloatElem`].
 macro_rules! dot_float {
     ($($t:ty => $r:ty),*) => {$(
         impl DotElem for $t {
@@ -99,6 +102,7 @@ macro_rules! dot_float {
 }
 dot_float!(f32 => f32, f64 => f64, half::f16 => f32, half::bf16 => f32);
 
+/// Implements [`DotElem`] for integer types, computing in the type itself.
 macro_rules! dot_int {
     ($($t:ty),*) => {$(
         impl DotElem for $t {
@@ -483,6 +487,8 @@ fn conv_typed<E: FloatElem>(
     };
     let (xv, wv) = (elems::<E>(x)?, elems::<E>(w)?);
     let in_len = numel(&xd[2..])?;
+    // Input offsets below stay under this product even where the input is empty.
+    numel(&[batch, cin, in_len])?;
     let cout_g = cout / group;
     let mut out_dims = vec![batch, cout];
     out_dims.extend(&win.geo.output);
@@ -520,6 +526,7 @@ trait MaxElem: Element + PartialOrd {
     fn nan(self) -> bool;
 }
 
+/// Implements [`MaxElem`] from a lowest value and a NaN test per type.
 macro_rules! max_elem {
     ($($t:ty => $lowest:expr, $nan:expr);* $(;)?) => {$(
         impl MaxElem for $t {
@@ -594,7 +601,7 @@ fn pool_each<E: Element>(
     mut f: impl FnMut(&[E], &Taps) -> E,
 ) -> Result<Tensor, EvalError> {
     let xv = elems::<E>(x)?;
-    let planes = x.dims()[0] * x.dims()[1];
+    let planes = numel(&x.dims()[..2])?;
     let in_len = numel(&x.dims()[2..])?;
     let mut out_dims = x.dims()[..2].to_vec();
     out_dims.extend(&win.geo.output);
@@ -686,7 +693,7 @@ fn global_typed<E: FloatElem + MaxElem>(kind: PoolKind, x: &Tensor) -> Result<Te
     let spatial = numel(&dims[2..])?;
     let mut out_dims = dims[..2].to_vec();
     out_dims.extend(std::iter::repeat_n(1, dims.len() - 2));
-    let planes = dims[0] * dims[1];
+    let planes = numel(&dims[..2])?;
     let mut out = Vec::with_capacity(planes);
     for plane in 0..planes {
         let v = &xv[plane * spatial..(plane + 1) * spatial];
@@ -709,14 +716,17 @@ mod tests {
     use super::*;
     use half::f16;
 
+    /// An `f32` tensor.
     fn t(dims: &[usize], v: &[f32]) -> Tensor {
         Tensor::from_vec(dims.to_vec(), v.to_vec()).unwrap()
     }
 
+    /// The elements of an `f32` tensor.
     fn f(t: &Tensor) -> Vec<f32> {
         t.as_slice::<f32>().unwrap().to_vec()
     }
 
+    /// Pool attributes with explicit pads and unit dilations.
     fn pool_attrs(
         kind: PoolKind,
         kernel: &[usize],
@@ -858,9 +868,7 @@ mod tests {
     fn conv_multichannel_matches_naive() {
         // 2 input channels, 3 output channels, 3-d spatial, SAME_UPPER padding.
         let x: Vec<f32> = (0..2 * 3 * 4 * 2).map(|i| (i % 7) as f32 - 3.0).collect();
-        let w: Vec<f32> = (0..3 * 2 * 2 * 2 * 1)
-            .map(|i| (i % 5) as f32 - 2.0)
-            .collect();
+        let w: Vec<f32> = (0..3 * 2 * 2 * 2).map(|i| (i % 5) as f32 - 2.0).collect();
         let c = ConvAttrs {
             kernel: vec![2, 2, 1],
             strides: vec![1, 2, 1],
@@ -997,6 +1005,3 @@ mod tests {
         );
     }
 }
-#[cfg(test)]
-#[path = "/tmp/lin_gen/cases.rs"]
-mod gen_cases_tmp;

@@ -97,6 +97,9 @@ fn map_lines<E: FloatElem>(
     mut f: impl FnMut(usize, &[E::C], &mut [E::C]),
 ) -> Result<Tensor, EvalError> {
     let xv = elems::<E>(x)?;
+    if xv.is_empty() {
+        return Ok(x.clone());
+    }
     let mut out = vec![E::narrow(<E::C as Accum>::ZERO); xv.len()];
     let mut input = vec![<E::C as Accum>::ZERO; lines.len];
     let mut result = input.clone();
@@ -427,14 +430,17 @@ fn hardmax_line<C: Float>(xs: &[C], out: &mut [C]) {
 mod tests {
     use super::*;
 
+    /// An `f32` tensor.
     fn t(dims: &[usize], v: &[f32]) -> Tensor {
         Tensor::from_vec(dims.to_vec(), v.to_vec()).unwrap()
     }
 
+    /// The elements of an `f32` tensor.
     fn f(t: &Tensor) -> Vec<f32> {
         t.as_slice::<f32>().unwrap().to_vec()
     }
 
+    /// Asserts `a` is within a relative 1e-6 of `b`.
     fn close(a: &[f32], b: &[f64]) {
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(b) {
@@ -445,6 +451,7 @@ mod tests {
         }
     }
 
+    /// Softmax attributes.
     fn sm(kind: SoftmaxKind, axis: usize, flatten: bool) -> SoftmaxAttrs {
         SoftmaxAttrs {
             kind,

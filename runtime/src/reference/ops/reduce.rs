@@ -9,7 +9,9 @@ use std::cmp::Ordering;
 
 use lightos_ir::infer::{normalize_axis, reduce_axes};
 use lightos_ir::shape::{num_elements, strides};
-use lightos_ir::{ArgReduceAttrs, CumSumAttrs, DType, Element, ReduceAttrs, ReduceKind, Tensor, TopKAttrs};
+use lightos_ir::{
+    ArgReduceAttrs, CumSumAttrs, DType, Element, ReduceAttrs, ReduceKind, Tensor, TopKAttrs,
+};
 
 use super::index::StridedWalk;
 use super::scalar::{elems, make, with_any, with_float, with_int, Float, FloatElem};
@@ -62,7 +64,8 @@ int_impl!(
 
 /// Orders values with NaN above everything (NaNs equal among themselves), as NumPy sorts.
 pub(super) fn nan_last_cmp<T: PartialOrd>(a: &T, b: &T) -> Ordering {
-    a.partial_cmp(b).unwrap_or_else(|| is_nan(a).cmp(&is_nan(b)))
+    a.partial_cmp(b)
+        .unwrap_or_else(|| is_nan(a).cmp(&is_nan(b)))
 }
 
 /// Whether a value is unordered with itself (a float NaN).
@@ -92,9 +95,16 @@ struct Plan {
 }
 
 impl Plan {
-    /// The plan of reducing `axes` of `dims`. The caller checks that the output is not
-    /// empty, so every product here is bounded by the input's element count.
-    fn new(dims: &[usize], axes: &[usize]) -> Plan {
+    /// The plan of reducing `axes` of `dims` to `outputs` (non-zero) elements. With an
+    /// empty input every group is empty; otherwise every product here is bounded by the
+    /// input's element count.
+    fn new(dims: &[usize], axes: &[usize], outputs: usize) -> Plan {
+        if dims.contains(&0) {
+            return Plan {
+                bases: vec![0; outputs],
+                offsets: Vec::new(),
+            };
+        }
         let st = strides(dims);
         let (mut kd, mut ks, mut rd, mut rs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, (&d, &s)) in dims.iter().zip(&st).enumerate() {
@@ -135,15 +145,23 @@ impl Plan {
 }
 
 /// The output dims and plan of reducing `axes` of `x`; `None` plan when the output is empty.
-fn plan(x: &Tensor, axes: &[usize], keepdims: bool) -> Result<(Vec<usize>, Option<Plan>), EvalError> {
+fn plan(
+    x: &Tensor,
+    axes: &[usize],
+    keepdims: bool,
+) -> Result<(Vec<usize>, Option<Plan>), EvalError> {
     let out = reduced_dims(x.dims(), axes, keepdims);
     let n = num_elements(&out).map_err(lightos_ir::TensorError::from)?;
-    let plan = (n > 0).then(|| Plan::new(x.dims(), axes));
+    let plan = (n > 0).then(|| Plan::new(x.dims(), axes, n));
     Ok((out, plan))
 }
 
 /// `Reduce*`: reduces the axes given by the operand (or all, or none, by ONNX's rules).
-pub(crate) fn reduce(r: &ReduceAttrs, x: &Tensor, axes: Option<&Tensor>) -> Result<Tensor, EvalError> {
+pub(crate) fn reduce(
+    r: &ReduceAttrs,
+    x: &Tensor,
+    axes: Option<&Tensor>,
+) -> Result<Tensor, EvalError> {
     let given = match axes {
         Some(a) => match a.to_i64_vec() {
             Some(v) => Some(v),
@@ -270,7 +288,13 @@ fn reduce_bool(
         let data = match &plan {
             Some(p) => {
                 let init = u8::from(!max);
-                let f = |g: &[u8]| if max { g.iter().fold(init, |a, &v| a | v) } else { g.iter().fold(init, |a, &v| a & v) };
+                let f = |g: &[u8]| {
+                    if max {
+                        g.iter().fold(init, |a, &v| a | v)
+                    } else {
+                        g.iter().fold(init, |a, &v| a & v)
+                    }
+                };
                 p.map(elems::<u8>(x)?, |v| u8::from(v != 0), f)?
             }
             None => Vec::new(),
@@ -295,7 +319,9 @@ pub(crate) fn arg_reduce(a: &ArgReduceAttrs, x: &Tensor) -> Result<Tensor, EvalE
     }
     let (dims, plan) = plan(x, &[a.axis], a.keepdims)?;
     let data: Vec<i64> = match plan {
-        Some(p) => with_any!(x.dtype(), T => p.map(elems::<T>(x)?, |v| v, |g| arg_index(g, a.max, a.select_last_index))?),
+        Some(p) => {
+            with_any!(x.dtype(), T => p.map(elems::<T>(x)?, |v| v, |g| arg_index(g, a.max, a.select_last_index))?)
+        }
         None => Vec::new(),
     };
     Ok(Tensor::from_vec(dims, data)?)
@@ -303,7 +329,11 @@ pub(crate) fn arg_reduce(a: &ArgReduceAttrs, x: &Tensor) -> Result<Tensor, EvalE
 
 /// The index of the extreme of `g` (non-empty).
 fn arg_index<T: PartialOrd + Copy>(g: &[T], max: bool, last: bool) -> i64 {
-    let order: Vec<usize> = if last { (0..g.len()).rev().collect() } else { (0..g.len()).collect() };
+    let order: Vec<usize> = if last {
+        (0..g.len()).rev().collect()
+    } else {
+        (0..g.len()).collect()
+    };
     if let Some(&i) = order.iter().find(|&&i| is_nan(&g[i])) {
         return i as i64;
     }
@@ -387,7 +417,11 @@ fn scan<T: Copy, A: Copy>(
 pub(crate) fn top_k(t: &TopKAttrs, x: &Tensor, k: &Tensor) -> Result<(Tensor, Tensor), EvalError> {
     let dims = x.dims();
     if t.axis >= dims.len() {
-        invalid!("top_k axis {} is out of range for rank {}", t.axis, dims.len());
+        invalid!(
+            "top_k axis {} is out of range for rank {}",
+            t.axis,
+            dims.len()
+        );
     }
     let k = one_int(k, "top_k k")?;
     let n = dims[t.axis];
@@ -451,7 +485,11 @@ mod tests {
     use half::f16;
 
     fn attrs(kind: ReduceKind, keepdims: bool) -> ReduceAttrs {
-        ReduceAttrs { kind, keepdims, noop_with_empty_axes: false }
+        ReduceAttrs {
+            kind,
+            keepdims,
+            noop_with_empty_axes: false,
+        }
     }
 
     fn f32s(t: &Tensor) -> Vec<f32> {
@@ -504,7 +542,10 @@ mod tests {
         let empty = Tensor::from_vec(vec![0], Vec::<i64>::new()).unwrap();
         let all = reduce(&attrs(ReduceKind::Sum, false), &x, Some(&empty)).unwrap();
         assert_eq!(f32s(&all), vec![21.0]);
-        let noop = ReduceAttrs { noop_with_empty_axes: true, ..attrs(ReduceKind::Sum, false) };
+        let noop = ReduceAttrs {
+            noop_with_empty_axes: true,
+            ..attrs(ReduceKind::Sum, false)
+        };
         assert_eq!(reduce(&noop, &x, Some(&empty)).unwrap(), x);
         assert_eq!(reduce(&noop, &x, None).unwrap(), x);
     }
@@ -529,7 +570,12 @@ mod tests {
     #[test]
     fn reduce_ints_wrap() {
         let x = Tensor::from_vec(vec![3], vec![100i8, 100, -7]).unwrap();
-        let run = |k| reduce(&attrs(k, false), &x, None).unwrap().as_slice::<i8>().unwrap()[0];
+        let run = |k| {
+            reduce(&attrs(k, false), &x, None)
+                .unwrap()
+                .as_slice::<i8>()
+                .unwrap()[0]
+        };
         assert_eq!(run(ReduceKind::Sum), (193i32 as i8));
         assert_eq!(run(ReduceKind::Max), 100);
         assert_eq!(run(ReduceKind::Min), -7);
@@ -556,13 +602,26 @@ mod tests {
     #[test]
     fn arg_max_min() {
         let x = Tensor::from_vec(vec![2, 3], vec![1.0f32, 3.0, 3.0, 2.0, f32::NAN, 0.0]).unwrap();
-        let am = |max, last| ArgReduceAttrs { max, axis: 1, keepdims: false, select_last_index: last };
+        let am = |max, last| ArgReduceAttrs {
+            max,
+            axis: 1,
+            keepdims: false,
+            select_last_index: last,
+        };
         let get = |t: Tensor| t.as_slice::<i64>().unwrap().to_vec();
         assert_eq!(get(arg_reduce(&am(true, false), &x).unwrap()), vec![1, 1]);
         assert_eq!(get(arg_reduce(&am(true, true), &x).unwrap()), vec![2, 1]);
         assert_eq!(get(arg_reduce(&am(false, false), &x).unwrap()), vec![0, 1]);
-        let keep = ArgReduceAttrs { axis: 0, keepdims: true, ..am(false, false) };
-        let r = arg_reduce(&keep, &Tensor::from_vec(vec![2, 2], vec![5i32, 1, 2, 9]).unwrap()).unwrap();
+        let keep = ArgReduceAttrs {
+            axis: 0,
+            keepdims: true,
+            ..am(false, false)
+        };
+        let r = arg_reduce(
+            &keep,
+            &Tensor::from_vec(vec![2, 2], vec![5i32, 1, 2, 9]).unwrap(),
+        )
+        .unwrap();
         assert_eq!(r.dims(), &[1, 2]);
         assert_eq!(get(r), vec![1, 0]);
     }
@@ -571,21 +630,39 @@ mod tests {
     fn cum_sums() {
         let x = x23();
         let ax = Tensor::scalar(1i64);
-        let run = |exclusive, reverse| f32s(&cum_sum(&CumSumAttrs { exclusive, reverse }, &x, &ax).unwrap());
+        let run = |exclusive, reverse| {
+            f32s(&cum_sum(&CumSumAttrs { exclusive, reverse }, &x, &ax).unwrap())
+        };
         assert_eq!(run(false, false), vec![1.0, 3.0, 6.0, 4.0, 9.0, 15.0]);
         assert_eq!(run(true, false), vec![0.0, 1.0, 3.0, 0.0, 4.0, 9.0]);
         assert_eq!(run(false, true), vec![6.0, 5.0, 3.0, 15.0, 11.0, 6.0]);
         assert_eq!(run(true, true), vec![5.0, 3.0, 0.0, 11.0, 6.0, 0.0]);
         let xi = Tensor::from_vec(vec![2, 2], vec![1i32, 2, 3, 4]).unwrap();
-        let c = cum_sum(&CumSumAttrs { exclusive: false, reverse: false }, &xi, &axes(&[-2])).unwrap();
+        let c = cum_sum(
+            &CumSumAttrs {
+                exclusive: false,
+                reverse: false,
+            },
+            &xi,
+            &axes(&[-2]),
+        )
+        .unwrap();
         assert_eq!(c.as_slice::<i32>().unwrap(), &[1, 2, 4, 6]);
     }
 
     #[test]
     fn top_k_values_and_ties() {
-        let x = Tensor::from_vec(vec![2, 4], vec![1.0f32, 3.0, 3.0, 2.0, f32::NAN, 0.0, 5.0, -1.0]).unwrap();
+        let x = Tensor::from_vec(
+            vec![2, 4],
+            vec![1.0f32, 3.0, 3.0, 2.0, f32::NAN, 0.0, 5.0, -1.0],
+        )
+        .unwrap();
         let k = axes(&[2]);
-        let attrs = |largest| TopKAttrs { axis: 1, largest, sorted: true };
+        let attrs = |largest| TopKAttrs {
+            axis: 1,
+            largest,
+            sorted: true,
+        };
         let (v, i) = top_k(&attrs(true), &x, &k).unwrap();
         assert_eq!(v.dims(), &[2, 2]);
         let v = f32s(&v);
@@ -596,10 +673,43 @@ mod tests {
         let (v, i) = top_k(&attrs(false), &x, &k).unwrap();
         assert_eq!(f32s(&v), vec![1.0, 2.0, -1.0, 0.0]);
         assert_eq!(i.as_slice::<i64>().unwrap(), &[0, 3, 3, 1]);
-        let col = TopKAttrs { axis: 0, largest: true, sorted: true };
+        let col = TopKAttrs {
+            axis: 0,
+            largest: true,
+            sorted: true,
+        };
         let (v, i) = top_k(&col, &x23(), &axes(&[1])).unwrap();
         assert_eq!(f32s(&v), vec![4.0, 5.0, 6.0]);
         assert_eq!(i.as_slice::<i64>().unwrap(), &[1, 1, 1]);
         assert!(top_k(&attrs(true), &x, &axes(&[5])).is_err());
+    }
+
+    #[test]
+    fn empty_inputs_with_huge_dims() {
+        let big = 1usize << 40;
+        let x = Tensor::zeros(DType::F32, vec![2, 0, big, big]).unwrap();
+        let s = reduce(&attrs(ReduceKind::Sum, false), &x, Some(&axes(&[1, 2, 3]))).unwrap();
+        assert_eq!(f32s(&s), vec![0.0, 0.0]);
+        let c = cum_sum(
+            &CumSumAttrs {
+                exclusive: false,
+                reverse: false,
+            },
+            &x,
+            &Tensor::scalar(2i64),
+        );
+        assert_eq!(c.unwrap().dims(), x.dims());
+        let (v, _) = top_k(
+            &TopKAttrs {
+                axis: 1,
+                largest: true,
+                sorted: true,
+            },
+            &x,
+            &axes(&[0]),
+        )
+        .unwrap();
+        assert_eq!(v.dims(), x.dims());
+        assert!(reduce(&attrs(ReduceKind::Sum, true), &x, Some(&axes(&[1]))).is_err());
     }
 }
