@@ -38,6 +38,32 @@ pub enum TensorError {
     /// The shape overflows.
     #[error(transparent)]
     Shape(#[from] ShapeError),
+    /// A byte is not a valid element of a narrow dtype (e.g. `0x10` for `u4`).
+    #[error("byte {byte:#04x} at element {index} is not a valid {dtype}")]
+    InvalidElement {
+        /// Element type.
+        dtype: DType,
+        /// Index of the element.
+        index: usize,
+        /// The byte.
+        byte: u8,
+    },
+}
+
+/// Checks that every byte of `bytes` is a valid element of the narrow dtype `dtype` (see
+/// [`DType::valid_byte`]); other dtypes accept any bytes.
+fn check_elements(dtype: DType, bytes: &[u8]) -> Result<(), TensorError> {
+    if !dtype.is_narrow() {
+        return Ok(());
+    }
+    match bytes.iter().position(|&b| !dtype.valid_byte(b)) {
+        None => Ok(()),
+        Some(index) => Err(TensorError::InvalidElement {
+            dtype,
+            index,
+            byte: bytes[index],
+        }),
+    }
 }
 
 /// Where a tensor's bytes live.
@@ -71,7 +97,8 @@ pub struct Tensor {
 }
 
 impl Tensor {
-    /// A tensor copied from raw little-endian bytes.
+    /// A tensor copied from raw little-endian bytes. For the narrow dtypes (one byte per
+    /// element, see [`crate::dtype`]) every byte must be a valid element.
     pub fn from_bytes(dtype: DType, dims: Vec<usize>, bytes: &[u8]) -> Result<Tensor, TensorError> {
         let expected = byte_size(&dims, dtype.size_bytes())?;
         if bytes.len() != expected {
@@ -82,6 +109,7 @@ impl Tensor {
                 actual: bytes.len(),
             });
         }
+        check_elements(dtype, bytes)?;
         let mut words = vec![0u64; expected.div_ceil(8)];
         bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..expected].copy_from_slice(bytes);
         Ok(Tensor {
@@ -94,7 +122,8 @@ impl Tensor {
         })
     }
 
-    /// A tensor that reads its bytes in place from a memory map.
+    /// A tensor that reads its bytes in place from a memory map. For the narrow dtypes
+    /// every byte must be a valid element.
     pub fn from_mmap(
         dtype: DType,
         dims: Vec<usize>,
@@ -119,6 +148,7 @@ impl Tensor {
         if t.bytes().as_ptr().align_offset(dtype.size_bytes()) != 0 {
             return Err(TensorError::Misaligned(dtype));
         }
+        check_elements(dtype, t.bytes())?;
         Ok(t)
     }
 
@@ -223,15 +253,15 @@ impl Tensor {
     }
 
     /// The elements converted to `i64`, for integer tensors that carry shapes, axes or
-    /// indices. `None` for float and bool tensors.
+    /// indices (the 4- and 2-bit integers included). `None` for float and bool tensors.
     pub fn to_i64_vec(&self) -> Option<Vec<i64>> {
         let b = self.bytes();
         Some(match self.dtype {
             DType::I64 => bytemuck::pod_collect_to_vec::<u8, i64>(b),
             DType::I32 => bytemuck::pod_collect_to_vec::<u8, i32>(b).into_iter().map(i64::from).collect(),
             DType::I16 => bytemuck::pod_collect_to_vec::<u8, i16>(b).into_iter().map(i64::from).collect(),
-            DType::I8 => b.iter().map(|&x| x as i8 as i64).collect(),
-            DType::U8 => b.iter().map(|&x| x as i64).collect(),
+            DType::I8 | DType::I4 | DType::I2 => b.iter().map(|&x| x as i8 as i64).collect(),
+            DType::U8 | DType::U4 | DType::U2 => b.iter().map(|&x| x as i64).collect(),
             DType::U16 => bytemuck::pod_collect_to_vec::<u8, u16>(b).into_iter().map(i64::from).collect(),
             DType::U32 => bytemuck::pod_collect_to_vec::<u8, u32>(b).into_iter().map(i64::from).collect(),
             DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b).into_iter().map(|x| x as i64).collect(),
@@ -239,9 +269,17 @@ impl Tensor {
         })
     }
 
-    /// The elements converted to `f64`, for printing and comparison.
+    /// The elements converted to `f64`, for printing and comparison (exactly: the
+    /// narrow float formats are decoded by [`crate::dtype::minifloat::decode`]).
     pub fn to_f64_vec(&self) -> Vec<f64> {
         let b = self.bytes();
+        if self.dtype.is_narrow_float() {
+            let dtype = self.dtype;
+            return b
+                .iter()
+                .map(|&c| crate::dtype::minifloat::decode(dtype, c).map_or(f64::NAN, f64::from))
+                .collect();
+        }
         match self.dtype {
             DType::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(b).into_iter().map(f64::from).collect(),
             DType::F64 => bytemuck::pod_collect_to_vec::<u8, f64>(b),
@@ -284,6 +322,20 @@ mod tests {
     fn length_is_checked() {
         let err = Tensor::from_bytes(DType::F32, vec![2, 2], &[0; 12]).unwrap_err();
         assert!(matches!(err, TensorError::LengthMismatch { expected: 16, actual: 12, .. }));
+    }
+
+    #[test]
+    fn narrow_elements_are_checked_and_converted() {
+        let err = Tensor::from_bytes(DType::U4, vec![2], &[15, 16]).unwrap_err();
+        assert!(matches!(err, TensorError::InvalidElement { index: 1, byte: 16, .. }), "{err}");
+        let t = Tensor::from_bytes(DType::I4, vec![3], &[0xF8, 7, 0xFF]).unwrap();
+        assert_eq!(t.to_i64_vec(), Some(vec![-8, 7, -1]));
+        assert_eq!(t.to_f64_vec(), vec![-8.0, 7.0, -1.0]);
+        let t = Tensor::from_bytes(DType::F8E4M3FN, vec![3], &[0x38, 0xC0, 0x7F]).unwrap();
+        let v = t.to_f64_vec();
+        assert_eq!(&v[..2], &[1.0, -2.0]);
+        assert!(v[2].is_nan());
+        assert_eq!(t.to_i64_vec(), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! It depends on the IR crate only, so a deployed binary never links the compiler.
 
 pub mod artifact;
+pub mod cpu;
 pub mod math;
 pub mod model;
 pub mod npy;

@@ -138,7 +138,8 @@ pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<(), NpyError
     })
 }
 
-/// The `.npy` descr of a dtype, or `None` for bfloat16.
+/// The `.npy` descr of a dtype, or `None` for bfloat16 and the narrow ONNX types
+/// (float8, float4, 4- and 2-bit integers), which NumPy has no dtype for.
 pub fn npy_descr(dtype: DType) -> Option<&'static str> {
     Some(match dtype {
         DType::F16 => "<f2",
@@ -153,13 +154,23 @@ pub fn npy_descr(dtype: DType) -> Option<&'static str> {
         DType::U32 => "<u4",
         DType::U64 => "<u8",
         DType::Bool => "|b1",
-        DType::BF16 => return None,
+        DType::BF16
+        | DType::F8E4M3FN
+        | DType::F8E4M3FNUZ
+        | DType::F8E5M2
+        | DType::F8E5M2FNUZ
+        | DType::F8E8M0
+        | DType::U4
+        | DType::I4
+        | DType::F4E2M1
+        | DType::U2
+        | DType::I2 => return None,
     })
 }
 
 /// Encodes `tensor` as a `.npy` file: version 1.0 when the header fits (it always does below
 /// rank ~6000), else 2.0; C order; the header padded so the data starts at a multiple of 64.
-/// Fails only for bfloat16 tensors.
+/// Fails only for bfloat16 and the narrow ONNX types (see [`npy_descr`]).
 pub fn encode_npy(tensor: &Tensor) -> Result<Vec<u8>, NpyError> {
     let descr = npy_descr(tensor.dtype()).ok_or(NpyError::NoNumpyDType(tensor.dtype()))?;
     let shape = match tensor.dims() {
@@ -851,6 +862,14 @@ mod tests {
         let mut bad = good.clone();
         bad[12] = 0xff;
         expect_err(&bad, |e| matches!(e, NpyError::BadHeader(_)));
+    }
+
+    #[test]
+    fn narrow_types_cannot_be_written() {
+        for d in DType::ALL.into_iter().filter(|d| d.is_narrow()) {
+            let t = Tensor::zeros(d, vec![2]).unwrap();
+            assert!(matches!(encode_npy(&t), Err(NpyError::NoNumpyDType(x)) if x == d), "{d}");
+        }
     }
 
     #[test]

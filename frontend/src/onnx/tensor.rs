@@ -10,10 +10,23 @@
 //! | `INT64` | `int64_data` |
 //! | `DOUBLE` | `double_data` |
 //! | `UINT32`, `UINT64` | `uint64_data` |
+//! | `FLOAT8E4M3FN`, `FLOAT8E4M3FNUZ`, `FLOAT8E5M2`, `FLOAT8E5M2FNUZ`, `FLOAT8E8M0` | `int32_data` (the 8-bit code each) |
+//! | `UINT4`, `INT4`, `FLOAT4E2M1` | `int32_data` (one packed byte each: two elements) |
+//! | `UINT2`, `INT2` | `int32_data` (one packed byte each: four elements) |
 //!
 //! or `raw_data` (little-endian bytes, row-major) for any dtype, or external data
 //! (`data_location = EXTERNAL`, see [`super::external`]). Exactly one of these may hold
 //! the data; a tensor with no elements may have none.
+//!
+//! # Packed 4- and 2-bit types
+//!
+//! ONNX stores `UINT4`, `INT4` and `FLOAT4E2M1` two to a byte (element `2i` in the low
+//! nibble of byte `i`, element `2i + 1` in the high nibble) and `UINT2` and `INT2` four to
+//! a byte (element `4i + j` in bits `2j..2j + 2`), in `raw_data`, external data and
+//! `int32_data` alike; the last byte is padded. LightOS keeps one element per byte (see
+//! [`lightos_ir::dtype`]), so these are unpacked here ([`unpack_sub_byte`]): `INT4` and
+//! `INT2` are sign-extended, the others kept as their code. [`pack_sub_byte`] is the
+//! inverse. Padding bits are ignored.
 //!
 //! Checks: the dtype must have a LightOS [`DType`]; dimensions must be non-negative and
 //! their element count and byte size must not overflow; the data must have exactly the
@@ -59,7 +72,7 @@ impl TensorContext {
 }
 
 /// The LightOS dtype of an ONNX `DataType` code, or `None` where there is none
-/// (`STRING`, complex, 8-, 6-, 4- and 2-bit types, unknown codes).
+/// (`STRING`, complex, the 6-bit floats, unknown codes).
 pub fn dtype_from_onnx(code: i32) -> Option<DType> {
     Some(match DataType::try_from(code).ok()? {
         DataType::Float => DType::F32,
@@ -75,6 +88,16 @@ pub fn dtype_from_onnx(code: i32) -> Option<DType> {
         DataType::Uint32 => DType::U32,
         DataType::Uint64 => DType::U64,
         DataType::Bfloat16 => DType::BF16,
+        DataType::Float8e4m3fn => DType::F8E4M3FN,
+        DataType::Float8e4m3fnuz => DType::F8E4M3FNUZ,
+        DataType::Float8e5m2 => DType::F8E5M2,
+        DataType::Float8e5m2fnuz => DType::F8E5M2FNUZ,
+        DataType::Float8e8m0 => DType::F8E8M0,
+        DataType::Uint4 => DType::U4,
+        DataType::Int4 => DType::I4,
+        DataType::Float4e2m1 => DType::F4E2M1,
+        DataType::Uint2 => DType::U2,
+        DataType::Int2 => DType::I2,
         _ => return None,
     })
 }
@@ -95,6 +118,16 @@ pub fn dtype_to_onnx(dtype: DType) -> i32 {
         DType::U32 => DataType::Uint32,
         DType::U64 => DataType::Uint64,
         DType::Bool => DataType::Bool,
+        DType::F8E4M3FN => DataType::Float8e4m3fn,
+        DType::F8E4M3FNUZ => DataType::Float8e4m3fnuz,
+        DType::F8E5M2 => DataType::Float8e5m2,
+        DType::F8E5M2FNUZ => DataType::Float8e5m2fnuz,
+        DType::F8E8M0 => DataType::Float8e8m0,
+        DType::U4 => DataType::Uint4,
+        DType::I4 => DataType::Int4,
+        DType::F4E2M1 => DataType::Float4e2m1,
+        DType::U2 => DataType::Uint2,
+        DType::I2 => DataType::Int2,
     };
     t as i32
 }
@@ -126,11 +159,84 @@ fn typed_field(dtype: DType) -> &'static str {
         | DType::U16
         | DType::Bool
         | DType::F16
-        | DType::BF16 => "int32_data",
+        | DType::BF16
+        | DType::F8E4M3FN
+        | DType::F8E4M3FNUZ
+        | DType::F8E5M2
+        | DType::F8E5M2FNUZ
+        | DType::F8E8M0
+        | DType::U4
+        | DType::I4
+        | DType::F4E2M1
+        | DType::U2
+        | DType::I2 => "int32_data",
         DType::I64 => "int64_data",
         DType::F64 => "double_data",
         DType::U32 | DType::U64 => "uint64_data",
     }
+}
+
+/// How many elements of `dtype` ONNX packs into one byte: 2 for the 4-bit types, 4 for
+/// the 2-bit types, 1 otherwise.
+fn per_byte(dtype: DType) -> usize {
+    match dtype.bits() {
+        4 => 2,
+        2 => 4,
+        _ => 1,
+    }
+}
+
+/// The number of bytes ONNX stores `elements` elements of `dtype` in (packed for the 4-
+/// and 2-bit types), or `None` on overflow.
+fn stored_bytes(dtype: DType, elements: usize) -> Option<usize> {
+    match per_byte(dtype) {
+        1 => elements.checked_mul(dtype.size_bytes()),
+        k => Some(elements.div_ceil(k)),
+    }
+}
+
+/// Unpacks `count` elements of the 4- or 2-bit type `dtype` from ONNX's packed bytes
+/// into one byte per element (`INT4` and `INT2` sign-extended); other dtypes are copied.
+/// Bytes past the needed ones and padding bits are ignored; missing bytes read as zero.
+pub fn unpack_sub_byte(dtype: DType, packed: &[u8], count: usize) -> Vec<u8> {
+    let k = per_byte(dtype);
+    if k == 1 {
+        return packed.iter().copied().take(count).collect();
+    }
+    let bits = 8 / k;
+    let mask = (1u8 << bits) - 1;
+    (0..count)
+        .map(|i| {
+            let byte = packed.get(i / k).copied().unwrap_or(0);
+            let v = (byte >> (bits * (i % k))) & mask;
+            if dtype.is_signed_int() {
+                // Sign-extend the field into an i8.
+                (((v << (8 - bits)) as i8) >> (8 - bits)) as u8
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+/// Packs the one-byte-per-element data of a 4- or 2-bit `dtype` the way ONNX stores it
+/// (the inverse of [`unpack_sub_byte`], padding with zero bits); other dtypes are copied.
+pub fn pack_sub_byte(dtype: DType, bytes: &[u8]) -> Vec<u8> {
+    let k = per_byte(dtype);
+    if k == 1 {
+        return bytes.to_vec();
+    }
+    let bits = 8 / k;
+    let mask = (1u8 << bits) - 1;
+    bytes
+        .chunks(k)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .enumerate()
+                .fold(0u8, |acc, (j, &v)| acc | ((v & mask) << (bits * j)))
+        })
+        .collect()
 }
 
 /// The fields of `proto` that hold inline data, by name.
@@ -215,6 +321,22 @@ impl Target<'_> {
         self.build(bytemuck::cast_slice(&out))
     }
 
+    /// Narrow types from `int32_data`: one byte each (an 8-bit code, or a packed byte of
+    /// 4- or 2-bit elements), as unsigned (what ONNX writes) or sign-extended.
+    fn narrow_bytes(&self, values: &[i32]) -> Result<Tensor, OnnxError> {
+        let bytes = values
+            .iter()
+            .map(|&v| {
+                if (-128..=255).contains(&v) {
+                    Ok(v as u8)
+                } else {
+                    Err(self.out_of_range("int32_data", v))
+                }
+            })
+            .collect::<Result<Vec<u8>, _>>()?;
+        self.build(&unpack_sub_byte(self.dtype, &bytes, self.elements))
+    }
+
     fn build_typed(&self, proto: &TensorProto, field: &'static str) -> Result<Tensor, OnnxError> {
         match field {
             "float_data" => {
@@ -245,6 +367,20 @@ impl Target<'_> {
             }
             _ => {
                 let values = &proto.int32_data;
+                if self.dtype.is_narrow() {
+                    let stored = stored_bytes(self.dtype, self.elements).unwrap_or(usize::MAX);
+                    if values.len() != stored {
+                        return Err(OnnxError::ElementCount {
+                            tensor: self.name.clone(),
+                            dtype: self.dtype,
+                            dims: format_dims(self.dims),
+                            field,
+                            expected: stored,
+                            actual: values.len(),
+                        });
+                    }
+                    return self.narrow_bytes(values);
+                }
                 self.check_count(field, values.len())?;
                 match self.dtype {
                     DType::I32 => self.build(bytemuck::cast_slice(values)),
@@ -262,8 +398,12 @@ impl Target<'_> {
         }
     }
 
-    /// Builds the tensor from little-endian bytes already checked for length.
+    /// Builds the tensor from little-endian bytes already checked for length (packed for
+    /// the 4- and 2-bit types).
     fn build_le_bytes(&self, bytes: &[u8]) -> Result<Tensor, OnnxError> {
+        if per_byte(self.dtype) > 1 {
+            return self.build(&unpack_sub_byte(self.dtype, bytes, self.elements));
+        }
         if self.dtype == DType::Bool && bytes.iter().any(|&b| b > 1) {
             let normal: Vec<u8> = bytes.iter().map(|&b| u8::from(b != 0)).collect();
             return self.build(&normal);
@@ -306,7 +446,10 @@ pub fn tensor_from_proto(proto: &TensorProto, ctx: &TensorContext) -> Result<Ten
         source,
     };
     let elements = num_elements(&dims).map_err(shape_err)?;
-    let nbytes = byte_size(&dims, dtype.size_bytes()).map_err(shape_err)?;
+    byte_size(&dims, dtype.size_bytes()).map_err(shape_err)?;
+    // The bytes ONNX stores: packed for the 4- and 2-bit types.
+    let nbytes = stored_bytes(dtype, elements)
+        .ok_or_else(|| shape_err(ShapeError::Overflow(format!("{:?}", proto.dims))))?;
     let target = Target {
         name: name.clone(),
         dtype,
@@ -564,6 +707,9 @@ mod tests {
                 continue;
             };
             assert_eq!(dtype_to_onnx(dtype), code);
+            if per_byte(dtype) > 1 {
+                continue; // packed, see `packed_sub_byte_types`
+            }
             let n = 6 * dtype.size_bytes();
             let bytes: Vec<u8> = (0..n)
                 .map(|i| {
@@ -587,6 +733,57 @@ mod tests {
         let mut p = proto("one", DataType::Float, &[]);
         p.raw_data = vec![0, 0, 0x80, 0x3f];
         assert_eq!(convert(&p).unwrap().as_slice::<f32>().unwrap(), &[1.0]);
+    }
+
+    #[test]
+    fn packed_sub_byte_types() {
+        // Five int4 elements [1, -2, 7, -8, 3]: nibbles 1, e, 7, 8, 3.
+        let mut p = proto("i4", DataType::Int4, &[5]);
+        p.raw_data = vec![0xE1, 0x87, 0x03];
+        let t = convert(&p).unwrap();
+        assert_eq!(t.dtype(), DType::I4);
+        assert_eq!(t.to_i64_vec(), Some(vec![1, -2, 7, -8, 3]));
+        assert_eq!(pack_sub_byte(DType::I4, t.bytes()), p.raw_data);
+        // The same bytes in int32_data.
+        p.raw_data.clear();
+        p.int32_data = vec![0xE1, 0x87, 0x03];
+        assert_eq!(convert(&p).unwrap(), t);
+        // uint4 and float4e2m1 keep the nibble.
+        let mut p = proto("u4", DataType::Uint4, &[3]);
+        p.raw_data = vec![0xF0, 0x0A];
+        assert_eq!(convert(&p).unwrap().bytes(), &[0, 15, 10]);
+        let mut p = proto("f4", DataType::Float4e2m1, &[2]);
+        p.raw_data = vec![0x9F];
+        assert_eq!(convert(&p).unwrap().to_f64_vec(), vec![-6.0, -0.5]);
+        // Two-bit types: four to a byte, low bits first.
+        let mut p = proto("i2", DataType::Int2, &[2, 3]);
+        p.raw_data = vec![0b1110_0100, 0b0000_0110];
+        let t = convert(&p).unwrap();
+        assert_eq!(t.to_i64_vec(), Some(vec![0, 1, -2, -1, -2, 1]));
+        assert_eq!(pack_sub_byte(DType::I2, t.bytes()), p.raw_data);
+        let mut p = proto("u2", DataType::Uint2, &[5]);
+        p.int32_data = vec![0b1110_0100, 3];
+        assert_eq!(convert(&p).unwrap().bytes(), &[0, 1, 2, 3, 3]);
+        // The packed length is checked.
+        let mut p = proto("short", DataType::Uint4, &[5]);
+        p.raw_data = vec![0; 2];
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::RawDataLength { expected: 3, actual: 2, .. }));
+        let mut p = proto("short", DataType::Uint2, &[5]);
+        p.int32_data = vec![0; 1];
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ElementCount { expected: 2, actual: 1, .. }));
+    }
+
+    #[test]
+    fn float8_codes() {
+        let mut p = proto("f8", DataType::Float8e4m3fn, &[3]);
+        p.int32_data = vec![0x38, 0xC0, 0x7F];
+        let t = convert(&p).unwrap();
+        assert_eq!((t.dtype(), t.bytes()), (DType::F8E4M3FN, &[0x38u8, 0xC0, 0x7F][..]));
+        p.int32_data = vec![0x38, 256, 0];
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ValueOutOfRange { value: 256, .. }));
+        let mut p = proto("e8", DataType::Float8e8m0, &[2]);
+        p.raw_data = vec![127, 128];
+        assert_eq!(convert(&p).unwrap().to_f64_vec(), vec![1.0, 2.0]);
     }
 
     #[test]
@@ -649,7 +846,7 @@ mod tests {
         for (dt, name) in [
             (DataType::String, "STRING"),
             (DataType::Complex64, "COMPLEX64"),
-            (DataType::Float8e4m3fn, "FLOAT8E4M3FN"),
+            (DataType::Float6e2m3, "FLOAT6E2M3"),
         ] {
             let p = proto("s", dt, &[1]);
             let err = convert(&p).unwrap_err();

@@ -65,7 +65,7 @@ pub(super) fn binary(
     }
     let ok = match op {
         BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => a.dtype == DType::Bool,
-        BinaryOp::ShiftLeft | BinaryOp::ShiftRight => a.dtype.is_unsigned_int(),
+        BinaryOp::ShiftLeft | BinaryOp::ShiftRight => a.dtype.is_int(),
         BinaryOp::BitwiseAnd | BinaryOp::BitwiseOr | BinaryOp::BitwiseXor => a.dtype.is_int(),
         BinaryOp::Equal => true,
         BinaryOp::Pow => a.dtype.is_numeric() && b.dtype.is_numeric(),

@@ -227,10 +227,23 @@ pub(super) fn squeeze(args: &Args) -> Result<TensorType, InferError> {
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 
-pub(super) fn unsqueeze(args: &Args) -> Result<TensorType, InferError> {
+/// `Unsqueeze`. With axes known only at run time the rank still follows from their
+/// count, but which dims are the new ones does not: every dim is then a fresh symbol
+/// (or 1 when every input dim is 1).
+pub(super) fn unsqueeze(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     let Some(axes) = args.const_ints(1)? else {
-        bail!("unsqueeze axes must be constant");
+        let a = args.get(1)?.ty;
+        let count = match a.shape.dims() {
+            [Dim::Fixed(n)] => *n,
+            _ => bail!("unsqueeze axes must be constant or rank 1 of fixed length, got {a}"),
+        };
+        let Some(rank) = x.rank().checked_add(count) else {
+            bail!("unsqueeze rank overflows");
+        };
+        let ones = x.shape.0.iter().all(|d| *d == Dim::Fixed(1));
+        let out = (0..rank).map(|_| if ones { Dim::Fixed(1) } else { names.fresh() }).collect();
+        return Ok(TensorType::new(x.dtype, Shape(out)));
     };
     let rank = x.rank() + axes.len();
     let axes = normalize_axes(&axes, rank)?;

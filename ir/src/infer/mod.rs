@@ -5,15 +5,29 @@
 //! The verifier checks declared types against it, and the interpreters use the geometry
 //! helpers here, so there is one definition of each shape rule.
 
+mod attention;
+mod einsum;
 mod elementwise;
 mod geometry;
 mod layout;
 mod linalg;
+mod quant;
+mod loss;
 mod reduce;
+mod scatter;
+mod vision;
+mod random;
+mod recurrent;
+mod select;
+mod signal;
 
+pub use einsum::{einsum_dims, EinsumDims, EinsumEquation, EinsumLabel};
 pub use geometry::{conv_geometry, ConvGeometry};
 pub use layout::{normalize_axes, normalize_axis, resolve_reshape, shape_range, slice_bounds, split_sizes, SliceBounds};
 pub use reduce::reduce_axes;
+pub use signal::dft_axis;
+pub use quant::{same_granularity, scale_layout, ScaleLayout};
+pub use vision::{conv_transpose_geometry, resize_geometry, unpool_size, ConvTransposeGeometry, ResizeGeometry};
 
 use crate::graph::TensorType;
 use crate::op::Op;
@@ -86,7 +100,8 @@ pub fn infer(
         Op::Pool(p) => linalg::pool(p, &args, names).map(one),
         Op::GlobalPool(_) => linalg::global_pool(&args).map(one),
         Op::BatchNorm(_) | Op::InstanceNorm(_) => reduce::channel_norm(&args).map(one),
-        Op::LayerNorm(n) | Op::RmsNorm(n) => reduce::trailing_norm(n.axis, &args).map(one),
+        Op::LayerNorm(n) => reduce::layer_norm(n, &args),
+        Op::RmsNorm(n) => reduce::trailing_norm(n.axis, &args).map(one),
         Op::LpNorm(n) => reduce::lp_norm(n.axis, &args).map(one),
         Op::Softmax(s) => reduce::softmax(s, &args).map(one),
         Op::Reduce(r) => reduce::reduce(r, &args, names).map(one),
@@ -94,7 +109,7 @@ pub fn infer(
         Op::Reshape(r) => layout::reshape(r, &args, names).map(one),
         Op::Flatten(a) => layout::flatten(a.axis, &args, names).map(one),
         Op::Squeeze => layout::squeeze(&args).map(one),
-        Op::Unsqueeze => layout::unsqueeze(&args).map(one),
+        Op::Unsqueeze => layout::unsqueeze(&args, names).map(one),
         Op::Transpose(t) => layout::transpose(&t.perm, &args).map(one),
         Op::Concat(a) => layout::concat(a.axis, &args, names).map(one),
         Op::Split(s) => layout::split(s, &args, names),
@@ -115,7 +130,7 @@ pub fn infer(
             }
             Ok(vec![x.clone()])
         }
-        Op::CumSum(_) => Ok(vec![args.get(0)?.ty.clone()]),
+        Op::CumSum(_) | Op::CumProd(_) => Ok(vec![args.get(0)?.ty.clone()]),
         Op::DepthToSpace(d) => layout::depth_to_space(d.blocksize, &args, names).map(one),
         Op::SpaceToDepth(b) => layout::space_to_depth(b.blocksize, &args, names).map(one),
         Op::TopK(t) => layout::top_k(t, &args, names),
@@ -127,6 +142,17 @@ pub fn infer(
             }
             Ok(vec![TensorType::new(e.dtype.unwrap_or(x.dtype), x.shape.clone())])
         }
+        Op::ConvTranspose(c) => vision::conv_transpose(c, &args, names).map(one),
+        Op::Lrn(l) => vision::lrn(l, &args).map(one),
+        Op::Resize(r) => vision::resize(r, &args, names).map(one),
+        Op::MaxPoolIndices(p) => vision::max_pool_indices(p, &args, names),
+        Op::MaxUnpool(u) => vision::max_unpool(u, &args, names).map(one),
+        Op::GridSample(_) => vision::grid_sample(&args).map(one),
+        Op::AffineGrid(_) => vision::affine_grid(&args, names).map(one),
+        Op::Col2Im(_) => vision::col2im(&args, names).map(one),
+        Op::CenterCropPad(c) => vision::center_crop_pad(c, &args, names).map(one),
+        Op::RoiAlign(r) => vision::roi_align(r, &args).map(one),
+        Op::DeformConv(d) => vision::deform_conv(d, &args, names).map(one),
         Op::NonZero => {
             let x = args.get(0)?.ty;
             Ok(vec![TensorType::new(
@@ -134,6 +160,36 @@ pub fn infer(
                 Shape(vec![Dim::Fixed(x.rank()), names.fresh()]),
             )])
         }
+        Op::Rnn(r) => recurrent::rnn(r, &args),
+        Op::QuantizeLinear(q) => quant::quantize(q, &args).map(one),
+        Op::DequantizeLinear(d) => quant::dequantize(d, &args).map(one),
+        Op::DynamicQuantizeLinear => quant::dynamic_quantize(&args),
+        Op::MatMulInteger => quant::matmul_integer(&args, names).map(one),
+        Op::ConvInteger(c) => quant::conv_integer(c, &args, names).map(one),
+        Op::QLinearMatMul => quant::qlinear_matmul(&args, names).map(one),
+        Op::QLinearConv(c) => quant::qlinear_conv(c, &args, names).map(one),
+        Op::BitCast(b) => quant::bit_cast(b, &args).map(one),
+        Op::NonMaxSuppression(_) => select::non_max_suppression(&args, names).map(one),
+        Op::Unique(u) => select::unique(u, &args, names),
+        Op::ReverseSequence(r) => select::reverse_sequence(r, &args).map(one),
+        Op::TfIdfVectorizer(t) => select::tf_idf(t, &args).map(one),
+        Op::Dft(d) => signal::dft(d, &args, names).map(one),
+        Op::Stft(s) => signal::stft(s, &args, names).map(one),
+        Op::Window(w) => signal::window(w, &args, names).map(one),
+        Op::MelWeightMatrix(m) => signal::mel_weight_matrix(m, &args, names).map(one),
+        Op::Random(r) => random::random(r).map(one),
+        Op::RandomLike(r) => random::random_like(r, &args).map(one),
+        Op::Bernoulli(b) => random::bernoulli(b, &args).map(one),
+        Op::Multinomial(m) => random::multinomial(m, &args).map(one),
+        Op::Attention(a) => attention::attention(a, &args, names),
+        Op::NllLoss(l) => loss::nll_loss(l, &args).map(one),
+        Op::Einsum(e) => einsum::einsum(e, &args, names).map(one),
+        Op::Det => einsum::det(&args).map(one),
+        Op::RotaryEmbedding(r) => attention::rotary(r, &args).map(one),
+        Op::ScatterElements(s) => scatter::scatter_elements(s, &args).map(one),
+        Op::ScatterNd(_) => scatter::scatter_nd(&args).map(one),
+        Op::GatherNd(g) => scatter::gather_nd(g, &args).map(one),
+        Op::Compress(c) => scatter::compress(c, &args, names).map(one),
     }
 }
 

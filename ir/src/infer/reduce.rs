@@ -3,7 +3,7 @@
 use super::layout::normalize_axes;
 use super::{bail, expect_float, Args, InferError};
 use crate::graph::TensorType;
-use crate::op::{ArgReduceAttrs, ReduceAttrs, ReduceKind, SoftmaxAttrs};
+use crate::op::{ArgReduceAttrs, LayerNormAttrs, ReduceAttrs, ReduceKind, SoftmaxAttrs};
 use crate::shape::{Dim, Shape};
 use crate::DType;
 
@@ -28,6 +28,21 @@ pub(super) fn trailing_norm(axis: usize, args: &Args) -> Result<TensorType, Infe
         bail!("normalization axis {axis} is out of range for {x}");
     }
     Ok(x.clone())
+}
+
+/// `LayerNorm`: `Y` like the input, and with `stats` the f32 mean and inverse standard
+/// deviation with the normalized axes set to 1.
+pub(super) fn layer_norm(n: &LayerNormAttrs, args: &Args) -> Result<Vec<TensorType>, InferError> {
+    let y = trailing_norm(n.axis, args)?;
+    if !n.stats {
+        return Ok(vec![y]);
+    }
+    let mut dims = y.shape.0.clone();
+    for d in &mut dims[n.axis..] {
+        *d = Dim::Fixed(1);
+    }
+    let stat = TensorType::new(DType::F32, Shape(dims));
+    Ok(vec![y, stat.clone(), stat])
 }
 
 pub(super) fn lp_norm(axis: usize, args: &Args) -> Result<TensorType, InferError> {

@@ -122,6 +122,11 @@ pub enum UnaryOp {
         /// Threshold.
         lambd: f32,
     },
+    /// `x * sigmoid(alpha * x)`.
+    Swish {
+        /// Scale inside the sigmoid.
+        alpha: f32,
+    },
 }
 
 /// Elementwise functions of two broadcast operands.
@@ -162,9 +167,9 @@ pub enum BinaryOp {
     Greater,
     /// `a >= b` (bool result).
     GreaterOrEqual,
-    /// `a << b` (unsigned).
+    /// `a << b` (integers; see the reference kernel for signed types and large counts).
     ShiftLeft,
-    /// `a >> b` (unsigned).
+    /// `a >> b` (integers; arithmetic for signed types).
     ShiftRight,
     /// Bitwise and.
     BitwiseAnd,
@@ -195,11 +200,29 @@ impl BinaryOp {
     }
 }
 
-/// Attributes of [`crate::Op::Cast`].
+/// Attributes of [`crate::Op::Cast`] (ONNX `Cast`, opset 25).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CastAttrs {
     /// The target dtype.
     pub to: DType,
+    /// For float8 targets: values past the largest finite value (infinities included)
+    /// become that value (`true`, the ONNX default) or infinity / NaN per format
+    /// (`false`); see [`crate::dtype::minifloat`]. For `f8e8m0`: whether the largest
+    /// value stays put instead of rounding up to NaN. No effect on other targets.
+    pub saturate: bool,
+    /// How values round to `f8e8m0` (ONNX default `up`). No effect on other targets.
+    pub round_mode: crate::dtype::minifloat::RoundMode,
+}
+
+impl CastAttrs {
+    /// A cast to `to` with the ONNX defaults: saturating, rounding up to `f8e8m0`.
+    pub fn to(to: DType) -> CastAttrs {
+        CastAttrs {
+            to,
+            saturate: true,
+            round_mode: crate::dtype::minifloat::RoundMode::Up,
+        }
+    }
 }
 
 /// Attributes of [`crate::Op::Gemm`].
@@ -285,6 +308,19 @@ pub struct NormAttrs {
     pub axis: usize,
     /// Added to the variance before the square root.
     pub epsilon: f32,
+}
+
+/// Attributes of [`crate::Op::LayerNorm`].
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct LayerNormAttrs {
+    /// First normalized axis.
+    pub axis: usize,
+    /// Added to the variance before the square root.
+    pub epsilon: f32,
+    /// Also give the mean and the inverse standard deviation of each normalized group as
+    /// f32 results shaped like the input with the normalized axes set to 1 (three results
+    /// instead of one).
+    pub stats: bool,
 }
 
 /// Attributes of [`crate::Op::LpNorm`].
@@ -433,7 +469,7 @@ pub struct TriluAttrs {
     pub upper: bool,
 }
 
-/// Attributes of [`crate::Op::CumSum`].
+/// Attributes of [`crate::Op::CumSum`] and [`crate::Op::CumProd`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CumSumAttrs {
     /// Leave out the element itself.
@@ -442,7 +478,7 @@ pub struct CumSumAttrs {
     pub reverse: bool,
 }
 
-/// Attributes of [`crate::Op::DepthToSpace`].
+/// Attributes of [`crate::Op::DepthToSpace`] and [`crate::Op::SpaceToDepth`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct DepthToSpaceAttrs {
     /// Block edge.

@@ -7,6 +7,10 @@ use super::*;
 use crate::dtype::DType;
 use crate::tensor::Tensor;
 
+mod attention;
+mod quant;
+mod vision;
+
 /// An attribute value in the text format.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AttrValue {
@@ -163,12 +167,23 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
             UnaryOp::ThresholdedRelu { alpha } => ("thresholded_relu", vec![("alpha", Float(alpha))]),
             UnaryOp::Gelu { tanh } => ("gelu", vec![("tanh", Bool(tanh))]),
             UnaryOp::Shrink { bias, lambd } => ("shrink", vec![("bias", Float(bias)), ("lambd", Float(lambd))]),
+            UnaryOp::Swish { alpha } => ("swish", vec![("alpha", Float(alpha))]),
             plain => (name_of(UNARY_PLAIN, plain).unwrap_or("unary"), vec![]),
         },
         Op::Binary(b) => (name_of(BINARY, *b).unwrap_or("binary"), vec![]),
         Op::Where => ("where", vec![]),
         Op::Clip => ("clip", vec![]),
-        Op::Cast(c) => ("cast", vec![("to", Ident(c.to.name().into()))]),
+        Op::Cast(c) => {
+            // `saturate` and `round_mode` print only when they differ from the defaults.
+            let mut attrs = vec![("to", Ident(c.to.name().into()))];
+            if !c.saturate {
+                attrs.push(("saturate", Bool(false)));
+            }
+            if c.round_mode != crate::dtype::minifloat::RoundMode::Up {
+                attrs.push(("round_mode", Ident(c.round_mode.name().into())));
+            }
+            ("cast", attrs)
+        }
         Op::MatMul => ("matmul", vec![]),
         Op::Gemm(g) => (
             "gemm",
@@ -213,7 +228,13 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
         },
         Op::BatchNorm(n) => ("batch_norm", vec![("epsilon", Float(n.epsilon))]),
         Op::InstanceNorm(n) => ("instance_norm", vec![("epsilon", Float(n.epsilon))]),
-        Op::LayerNorm(n) => ("layer_norm", vec![("axis", int(n.axis)), ("epsilon", Float(n.epsilon))]),
+        Op::LayerNorm(n) => {
+            let mut attrs = vec![("axis", int(n.axis)), ("epsilon", Float(n.epsilon))];
+            if n.stats {
+                attrs.push(("stats", Bool(true)));
+            }
+            ("layer_norm", attrs)
+        }
         Op::RmsNorm(n) => ("rms_norm", vec![("axis", int(n.axis)), ("epsilon", Float(n.epsilon))]),
         Op::LpNorm(n) => ("lp_norm", vec![("axis", int(n.axis)), ("p", int(n.p as usize))]),
         Op::Softmax(s) => (
@@ -257,11 +278,15 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
         Op::Range => ("range", vec![]),
         Op::Trilu(t) => ("trilu", vec![("upper", Bool(t.upper))]),
         Op::CumSum(c) => ("cum_sum", vec![("exclusive", Bool(c.exclusive)), ("reverse", Bool(c.reverse))]),
+        Op::CumProd(c) => ("cum_prod", vec![("exclusive", Bool(c.exclusive)), ("reverse", Bool(c.reverse))]),
         Op::DepthToSpace(d) => (
             "depth_to_space",
             vec![("blocksize", int(d.blocksize)), ("mode", Ident(if d.crd { "crd" } else { "dcr" }.into()))],
         ),
-        Op::SpaceToDepth(b) => ("space_to_depth", vec![("blocksize", int(b.blocksize))]),
+        Op::SpaceToDepth(d) => (
+            "space_to_depth",
+            vec![("blocksize", int(d.blocksize)), ("mode", Ident(if d.crd { "crd" } else { "dcr" }.into()))],
+        ),
         Op::TopK(t) => (
             "top_k",
             vec![("axis", int(t.axis)), ("largest", Bool(t.largest)), ("sorted", Bool(t.sorted))],
@@ -275,6 +300,47 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
             ("eye_like", attrs)
         }
         Op::NonZero => ("non_zero", vec![]),
+        Op::QuantizeLinear(_)
+        | Op::DequantizeLinear(_)
+        | Op::DynamicQuantizeLinear
+        | Op::MatMulInteger
+        | Op::ConvInteger(_)
+        | Op::QLinearMatMul
+        | Op::QLinearConv(_)
+        | Op::BitCast(_) => quant::encode(op).unwrap_or(("quant", vec![])),
+        Op::Attention(_)
+        | Op::NllLoss(_)
+        | Op::Einsum(_)
+        | Op::RotaryEmbedding(_)
+        | Op::ScatterElements(_)
+        | Op::ScatterNd(_)
+        | Op::GatherNd(_)
+        | Op::Compress(_)
+        | Op::Det => attention::encode(op).unwrap_or(("attention", vec![])),
+        Op::Rnn(r) => super::recurrent::encode(r),
+        Op::NonMaxSuppression(a) => super::select::encode_nms(a),
+        Op::Unique(a) => super::select::encode_unique(a),
+        Op::ReverseSequence(a) => super::select::encode_reverse_sequence(a),
+        Op::TfIdfVectorizer(a) => super::select::encode_tf_idf(a),
+        Op::Dft(a) => super::signal::encode_dft(a),
+        Op::Stft(a) => super::signal::encode_stft(a),
+        Op::Window(a) => super::signal::encode_window(a),
+        Op::MelWeightMatrix(a) => super::signal::encode_mel(a),
+        Op::Random(a) => super::random::encode_random(a),
+        Op::RandomLike(a) => super::random::encode_random_like(a),
+        Op::Bernoulli(a) => super::random::encode_bernoulli(a),
+        Op::Multinomial(a) => super::random::encode_multinomial(a),
+        Op::ConvTranspose(_)
+        | Op::Lrn(_)
+        | Op::Resize(_)
+        | Op::MaxPoolIndices(_)
+        | Op::MaxUnpool(_)
+        | Op::GridSample(_)
+        | Op::AffineGrid(_)
+        | Op::Col2Im(_)
+        | Op::CenterCropPad(_)
+        | Op::RoiAlign(_)
+        | Op::DeformConv(_) => vision::encode(op).unwrap_or(("vision", vec![])),
     }
 }
 
@@ -412,6 +478,15 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
             noop_with_empty_axes: a.bool("noop_with_empty_axes")?,
         }));
     }
+    if let Some(op) = vision::decode(name, a)? {
+        return Ok(op);
+    }
+    if let Some(op) = attention::decode(name, a)? {
+        return Ok(op);
+    }
+    if let Some(op) = quant::decode(name, a)? {
+        return Ok(op);
+    }
     if let Some(kind) = value_of(SOFTMAX, name) {
         return Ok(Op::Softmax(SoftmaxAttrs {
             kind,
@@ -442,9 +517,23 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
             bias: a.float("bias")?,
             lambd: a.float("lambd")?,
         }),
+        "swish" => Op::Unary(UnaryOp::Swish { alpha: a.float("alpha")? }),
         "where" => Op::Where,
         "clip" => Op::Clip,
-        "cast" => Op::Cast(CastAttrs { to: a.dtype("to")? }),
+        "cast" => Op::Cast(CastAttrs {
+            to: a.dtype("to")?,
+            saturate: match a.take_opt("saturate") {
+                Some(AttrValue::Bool(b)) => b,
+                Some(other) => return Err(format!("attribute `saturate` must be true or false, got {other:?}")),
+                None => true,
+            },
+            round_mode: match a.take_opt("round_mode") {
+                Some(AttrValue::Ident(m)) => crate::dtype::minifloat::RoundMode::from_name(&m)
+                    .ok_or_else(|| format!("unknown round_mode `{m}`"))?,
+                Some(other) => return Err(format!("attribute `round_mode` must be a keyword, got {other:?}")),
+                None => crate::dtype::minifloat::RoundMode::Up,
+            },
+        }),
         "matmul" => Op::MatMul,
         "gemm" => Op::Gemm(GemmAttrs {
             alpha: a.float("alpha")?,
@@ -473,7 +562,19 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
         "global_lp_pool" => Op::GlobalPool(PoolKind::Lp { p: a.float("p")? }),
         "batch_norm" => Op::BatchNorm(a.norm(false)?),
         "instance_norm" => Op::InstanceNorm(a.norm(false)?),
-        "layer_norm" => Op::LayerNorm(a.norm(true)?),
+        "layer_norm" => {
+            let n = a.norm(true)?;
+            let stats = match a.take_opt("stats") {
+                None => false,
+                Some(AttrValue::Bool(b)) => b,
+                Some(other) => return Err(format!("attribute `stats` must be true or false, got {other:?}")),
+            };
+            Op::LayerNorm(LayerNormAttrs {
+                axis: n.axis,
+                epsilon: n.epsilon,
+                stats,
+            })
+        }
         "rms_norm" => Op::RmsNorm(a.norm(true)?),
         "lp_norm" => Op::LpNorm(LpNormAttrs {
             axis: a.usize("axis")?,
@@ -518,6 +619,10 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
         "constant_of_shape" => Op::ConstantOfShape(a.tensor("value")?),
         "range" => Op::Range,
         "trilu" => Op::Trilu(TriluAttrs { upper: a.bool("upper")? }),
+        "cum_prod" => Op::CumProd(CumSumAttrs {
+            exclusive: a.bool("exclusive")?,
+            reverse: a.bool("reverse")?,
+        }),
         "cum_sum" => Op::CumSum(CumSumAttrs {
             exclusive: a.bool("exclusive")?,
             reverse: a.bool("reverse")?,
@@ -530,7 +635,15 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
                 m => return Err(format!("unknown depth_to_space mode `{m}`")),
             },
         }),
-        "space_to_depth" => Op::SpaceToDepth(BlockAttr { blocksize: a.usize("blocksize")? }),
+        "space_to_depth" => Op::SpaceToDepth(DepthToSpaceAttrs {
+            blocksize: a.usize("blocksize")?,
+            crd: match a.take_opt("mode") {
+                None => false,
+                Some(AttrValue::Ident(m)) if m == "dcr" => false,
+                Some(AttrValue::Ident(m)) if m == "crd" => true,
+                Some(other) => return Err(format!("unknown space_to_depth mode {other:?}")),
+            },
+        }),
         "top_k" => Op::TopK(TopKAttrs {
             axis: a.usize("axis")?,
             largest: a.bool("largest")?,
@@ -546,6 +659,15 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
             },
         }),
         "non_zero" => Op::NonZero,
+        "rnn" | "gru" | "lstm" => Op::Rnn(super::recurrent::decode(name, &mut a.items)?),
+        "non_max_suppression" | "unique" | "reverse_sequence" | "tf_idf_vectorizer" => {
+            super::select::decode(name, &mut a.items)?.ok_or_else(|| format!("unknown op `{name}`"))?
+        }
+        "dft" | "stft" | "hann_window" | "hamming_window" | "blackman_window" | "mel_weight_matrix" => {
+            super::signal::decode(name, &mut a.items)?.ok_or_else(|| format!("unknown op `{name}`"))?
+        }
+        "random_uniform" | "random_normal" | "random_uniform_like" | "random_normal_like" | "bernoulli"
+        | "multinomial" => super::random::decode(name, &mut a.items)?.ok_or_else(|| format!("unknown op `{name}`"))?,
         _ => return Err(format!("unknown op `{name}`")),
     })
 }

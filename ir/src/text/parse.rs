@@ -270,6 +270,28 @@ impl Parser {
             DType::U16 => ints!(u16),
             DType::U32 => ints!(u32),
             DType::U64 => ints!(u64),
+            DType::U4 | DType::I4 | DType::U2 | DType::I2 => items
+                .iter()
+                .map(|s| match s.parse::<i8>() {
+                    Ok(v) if ty.dtype.valid_byte(v as u8) => Ok(v as u8),
+                    _ => Err(bad(s)),
+                })
+                .collect::<Result<Vec<u8>, String>>()
+                .and_then(|v| Tensor::from_bytes(ty.dtype, dims.clone(), &v).map_err(|e| e.to_string())),
+            DType::F8E4M3FN
+            | DType::F8E4M3FNUZ
+            | DType::F8E5M2
+            | DType::F8E5M2FNUZ
+            | DType::F8E8M0
+            | DType::F4E2M1 => f32s().and_then(|v| {
+                // Printed as the shortest f32 text, which reads back exactly as an f32.
+                let codes = items
+                    .iter()
+                    .zip(v)
+                    .map(|(s, x)| narrow_float_code(ty.dtype, f64::from(x)).ok_or_else(|| bad(s)))
+                    .collect::<Result<Vec<u8>, String>>()?;
+                Tensor::from_bytes(ty.dtype, dims.clone(), &codes).map_err(|e| e.to_string())
+            }),
         };
         result.or_else(|m| self.error(m))
     }
@@ -432,4 +454,19 @@ impl Parser {
         }
         Ok(())
     }
+}
+
+/// The code of `x` in the narrow float format `dtype` when `x` is exactly one of its
+/// values (NaN gives the canonical NaN code; infinities only where the format has them).
+/// Values that would need rounding are refused, so the text never changes a constant.
+fn narrow_float_code(dtype: DType, x: f64) -> Option<u8> {
+    use crate::dtype::minifloat::{decode, encode, encode_e8m0, RoundMode};
+    let code = if dtype == DType::F8E8M0 {
+        encode_e8m0(x as f32, false, RoundMode::Down)
+    } else {
+        encode(dtype, x, false)?
+    };
+    let back = f64::from(decode(dtype, code)?);
+    let same = if x.is_nan() { back.is_nan() } else { back == x && back.is_sign_negative() == x.is_sign_negative() };
+    same.then_some(code)
 }

@@ -159,6 +159,11 @@ fn tensor_data(t: &Tensor) -> String {
             .map(|x| float_text(f64::from(x), format!("{:?}", f32::from(x))))
             .collect(),
         DType::Bool => b.iter().map(|&x| (x != 0).to_string()).collect(),
+        d if d.is_narrow_float() => t
+            .to_f64_vec()
+            .into_iter()
+            .map(|x| float_text(x, format!("{:?}", x as f32)))
+            .collect(),
         DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b).into_iter().map(|x| x.to_string()).collect(),
         _ => t.to_i64_vec().unwrap_or_default().into_iter().map(|x| x.to_string()).collect(),
     };

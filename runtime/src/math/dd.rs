@@ -37,13 +37,19 @@ impl Dd {
     /// `-self`.
     #[inline]
     pub fn neg(self) -> Dd {
-        Dd { hi: -self.hi, lo: -self.lo }
+        Dd {
+            hi: -self.hi,
+            lo: -self.lo,
+        }
     }
 
     /// `self * 2^k` for a power of two that keeps both parts normal (exact).
     #[inline]
     pub fn mul_pow2(self, p: f64) -> Dd {
-        Dd { hi: self.hi * p, lo: self.lo * p }
+        Dd {
+            hi: self.hi * p,
+            lo: self.lo * p,
+        }
     }
 
     /// `self + b`.

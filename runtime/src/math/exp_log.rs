@@ -148,7 +148,7 @@ pub fn exp2_f64(x: f64) -> f64 {
     }
     let kf = round_int(x);
     let r = x - kf; // exact, |r| <= 1/2
-    // t = r ln2 as a double-double.
+                    // t = r ln2 as a double-double.
     let (th, tl) = two_prod(r, LN2_DD.hi);
     let tl = tl + r * LN2_DD.lo;
     let (k2, p) = exp_core(th, tl);
@@ -233,9 +233,7 @@ pub(crate) fn ln_dd(xh: f64, xl: f64) -> Dd {
 /// infinite inputs.
 #[inline]
 fn log_special(x: f64) -> Option<f64> {
-    if x.is_nan() {
-        Some(f64::NAN)
-    } else if x < 0.0 {
+    if x.is_nan() || x < 0.0 {
         Some(f64::NAN)
     } else if x == 0.0 {
         Some(f64::NEG_INFINITY)

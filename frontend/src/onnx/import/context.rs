@@ -216,5 +216,6 @@ pub(crate) fn scalar_of(dtype: DType, value: f64) -> Result<Tensor, String> {
         DType::U32 => s(value as u32),
         DType::U64 => s(value as u64),
         DType::Bool => Tensor::from_bools(vec![], &[value != 0.0]).map_err(|e| e.to_string())?,
+        narrow => return Err(format!("a scalar constant of {narrow} is not supported")),
     })
 }

@@ -156,9 +156,10 @@ fn float_predicate<C: Float>(op: UnaryOp, x: C) -> bool {
 /// - `ThresholdedRelu`: `x` if `x > alpha`, else `0` (NaN gives 0).
 /// - `Gelu`: [`gelu`] or [`gelu_tanh`]. `Mish`: `x * tanh(softplus(x))`.
 /// - `Shrink`: `x + bias` if `x < -lambd`, `x - bias` if `x > lambd`, else `0`.
+/// - `Swish`: `x * sigmoid(alpha * x)` with the `Sigmoid` formula.
 ///
 /// `Not`, `BitwiseNot`, `IsNaN` and `IsInf` never reach here.
-fn float_unary<C: Float>(op: UnaryOp, x: C) -> C {
+pub(crate) fn float_unary<C: Float>(op: UnaryOp, x: C) -> C {
     let (zero, one) = (C::ZERO, C::ONE);
     match op {
         UnaryOp::Abs => x.abs(),
@@ -230,6 +231,7 @@ fn float_unary<C: Float>(op: UnaryOp, x: C) -> C {
         UnaryOp::Gelu { tanh: true } => gelu_tanh(x),
         UnaryOp::Mish => x * softplus(x).tanh(),
         UnaryOp::Shrink { bias, lambd } => shrink(x, attr(bias), attr(lambd)),
+        UnaryOp::Swish { alpha } => x * sigmoid(attr::<C>(alpha) * x),
         UnaryOp::Not | UnaryOp::BitwiseNot | UnaryOp::IsNaN | UnaryOp::IsInf { .. } => x,
     }
 }
@@ -384,9 +386,11 @@ trait Int: Element + Ord {
     fn or(self, o: Self) -> Self;
     /// Bitwise xor.
     fn xor(self, o: Self) -> Self;
-    /// `self << n`, 0 when `n >= BITS`.
+    /// `self << n` (bits past the top, the sign bit's included, are dropped), 0 when
+    /// `n >= BITS`.
     fn shl(self, n: u32) -> Self;
-    /// `self >> n`, 0 when `n >= BITS` (unsigned only).
+    /// `self >> n`, arithmetic (sign-extending) for signed types; when `n >= BITS`, the
+    /// sign extension alone: -1 for negative `self`, else 0.
     fn shr(self, n: u32) -> Self;
     /// Wrapping absolute value.
     fn wabs(self) -> Self {
@@ -417,7 +421,9 @@ macro_rules! int_impl {
             fn or(self, o: Self) -> Self { self | o }
             fn xor(self, o: Self) -> Self { self ^ o }
             fn shl(self, n: u32) -> Self { self.checked_shl(n).unwrap_or(0) }
-            fn shr(self, n: u32) -> Self { self.checked_shr(n).unwrap_or(0) }
+            fn shr(self, n: u32) -> Self {
+                self.checked_shr(n).unwrap_or(Self::wrap(if (self as i128) < 0 { -1 } else { 0 }))
+            }
         }
     )*};
 }
@@ -579,7 +585,8 @@ fn py_mod<C: Float>(x: C, y: C) -> C {
 /// - `Add`, `Sub`, `Mul`: wrapping. `Div`: truncating (`MIN / -1 = MIN`), zero divisor
 ///   errs. `Mod`: [`int_mod`] or [`int_fmod`]. `Max`, `Min`.
 /// - `BitwiseAnd`, `BitwiseOr`, `BitwiseXor`.
-/// - `ShiftLeft`, `ShiftRight` (unsigned only): a shift by the bit width or more gives 0.
+/// - `ShiftLeft`, `ShiftRight`: see [`Int::shl`] and [`Int::shr`]; a negative shift
+///   count counts as one past the bit width (ONNX `BitShift`, opset 28).
 /// - `PRelu`: `slope * x` (wrapping) if `x < 0`, else `x`.
 fn int_binary<I: Int>(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError> {
     let f: fn(I, I) -> Result<I, EvalError> = match op {
@@ -594,8 +601,8 @@ fn int_binary<I: Int>(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor, Ev
         BinaryOp::BitwiseAnd => |x, y| Ok(x.and(y)),
         BinaryOp::BitwiseOr => |x, y| Ok(x.or(y)),
         BinaryOp::BitwiseXor => |x, y| Ok(x.xor(y)),
-        BinaryOp::ShiftLeft if !I::SIGNED => |x, y| Ok(x.shl(shift_amount(y))),
-        BinaryOp::ShiftRight if !I::SIGNED => |x, y| Ok(x.shr(shift_amount(y))),
+        BinaryOp::ShiftLeft => |x, y| Ok(x.shl(shift_amount(y))),
+        BinaryOp::ShiftRight => |x, y| Ok(x.shr(shift_amount(y))),
         BinaryOp::PRelu => |x, s| Ok(if x < I::wrap(0) { s.wmul(x) } else { x }),
         _ => return unsupported(Op::Binary(op), a.dtype()),
     };
@@ -610,6 +617,10 @@ fn shift_amount<I: Int>(n: I) -> u32 {
 /// A comparison, for every dtype (floats compare in IEEE order: NaN is unordered and
 /// unequal, `-0 == +0`); the result is bool.
 fn compare(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError> {
+    if a.dtype().is_narrow_float() {
+        // Their byte codes do not order like their values.
+        return unsupported(Op::Binary(op), a.dtype());
+    }
     with_float!(a.dtype(),
         F => zip_map::<F, F, u8>(a, b, DType::Bool, |x, y| Ok(cmp(op, x.widen(), y.widen()) as u8)),
         _ => with_any!(a.dtype(), T => zip_map::<T, T, u8>(a, b, DType::Bool, |x, y| Ok(cmp(op, x, y) as u8))))
@@ -769,24 +780,51 @@ enum Val {
     I(i128),
 }
 
-/// Converts `x` to dtype `to`, for every pair of dtypes:
+/// Converts `x` to dtype `to` with the ONNX defaults (saturating float8, `f8e8m0`
+/// rounding up); see [`cast_with`].
+pub(crate) fn cast(x: &Tensor, to: DType) -> Result<Tensor, EvalError> {
+    cast_with(x, &lightos_ir::CastAttrs::to(to))
+}
+
+/// Converts `x` to dtype `c.to`, for every pair of dtypes:
 ///
 /// - to bool: nonzero is true (NaN is true); from bool: 0 or 1.
-/// - integer to integer: two's complement wrap (Rust `as`, NumPy `astype`).
+/// - integer to integer: two's complement wrap (Rust `as`, NumPy `astype`); the 4- and
+///   2-bit integers wrap into their width too (`200` to `i4` is `-8`).
 /// - float to integer: toward zero; out of range saturates at the bounds and NaN gives 0
-///   (Rust `as`; NumPy's result there is platform-defined).
+///   (Rust `as`; NumPy's result there is platform-defined). To the 4- and 2-bit integers
+///   the truncated value then wraps into the width, as the ONNX reference (`ml_dtypes`)
+///   does: `-9.0` to `i4` is `7`.
 /// - to a float: rounded once to nearest even, from the exact source value (integers and
 ///   `f64` to `f16`/`bf16` too, through round-to-odd intermediates).
-pub(crate) fn cast(x: &Tensor, to: DType) -> Result<Tensor, EvalError> {
-    let from = x.dtype();
+/// - to a float8 or float4 format: rounded once to nearest even from the exact value
+///   (integers through a round-to-odd `f64`), then `c.saturate` decides what happens past
+///   the largest finite value; see [`lightos_ir::dtype::minifloat`].
+/// - to `f8e8m0`: the value is rounded to `f32` first (as the ONNX reference does), then
+///   encoded with `c.round_mode` and `c.saturate` by
+///   [`lightos_ir::dtype::minifloat::encode_e8m0`].
+/// - from a narrow float: its exact value (NaN and infinities included).
+pub(crate) fn cast_with(x: &Tensor, c: &lightos_ir::CastAttrs) -> Result<Tensor, EvalError> {
+    use lightos_ir::dtype::minifloat;
+    let (from, to) = (x.dtype(), c.to);
     if from == to {
         return Ok(x.clone());
     }
-    let vals: Vec<Val> = with_float!(from,
-        F => elems::<F>(x)?.iter().map(|v| Val::F(v.widen().to_f64())).collect(),
-        _ => with_int!(from,
-            I => elems::<I>(x)?.iter().map(|v| Val::I(v.to_i128())).collect(),
-            _ => elems::<u8>(x)?.iter().map(|&v| Val::I((v != 0) as i128)).collect()));
+    let vals: Vec<Val> = if from.is_narrow_float() {
+        x.to_f64_vec().into_iter().map(Val::F).collect()
+    } else if from.is_narrow() {
+        x.to_i64_vec()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| Val::I(i128::from(v)))
+            .collect()
+    } else {
+        with_float!(from,
+            F => elems::<F>(x)?.iter().map(|v| Val::F(v.widen().to_f64())).collect(),
+            _ => with_int!(from,
+                I => elems::<I>(x)?.iter().map(|v| Val::I(v.to_i128())).collect(),
+                _ => elems::<u8>(x)?.iter().map(|&v| Val::I((v != 0) as i128)).collect()))
+    };
     let dims = x.dims().to_vec();
     match to {
         DType::Bool => make(
@@ -810,9 +848,55 @@ pub(crate) fn cast(x: &Tensor, to: DType) -> Result<Tensor, EvalError> {
                 .map(|v| bf16::from_f32(val_to_f32_odd(v)))
                 .collect(),
         ),
+        DType::F8E8M0 => make(
+            to,
+            dims,
+            vals.into_iter()
+                .map(|v| minifloat::encode_e8m0(val_to_f32(v), c.saturate, c.round_mode))
+                .collect::<Vec<u8>>(),
+        ),
+        d if d.is_narrow_float() => {
+            let codes = vals
+                .into_iter()
+                .map(|v| {
+                    let exact = match v {
+                        Val::F(f) => f,
+                        Val::I(i) => i128_to_f64_odd(i),
+                    };
+                    minifloat::encode(d, exact, c.saturate).unwrap_or(0)
+                })
+                .collect::<Vec<u8>>();
+            make(to, dims, codes)
+        }
+        d if d.is_narrow() => make(
+            to,
+            dims,
+            vals.into_iter()
+                .map(|v| {
+                    let i = match v {
+                        // Toward zero, saturating at i128's bounds, NaN to 0.
+                        Val::F(f) => f as i128,
+                        Val::I(i) => i,
+                    };
+                    wrap_narrow(d, i)
+                })
+                .collect::<Vec<u8>>(),
+        ),
         _ => with_int!(to,
             I => make(to, dims, vals.into_iter().map(val_to_int::<I>).collect()),
-            _ => unsupported(Op::Cast(lightos_ir::CastAttrs { to }), from)),
+            _ => unsupported(Op::Cast(*c), from)),
+    }
+}
+
+/// The low `to.bits()` bits of `v` as the byte of a 4- or 2-bit integer: sign-extended
+/// for `i4` and `i2`.
+fn wrap_narrow(to: DType, v: i128) -> u8 {
+    let bits = to.bits() as u32;
+    let low = (v as u8) & ((1u8 << bits) - 1);
+    if to.is_signed_int() {
+        (((low << (8 - bits)) as i8) >> (8 - bits)) as u8
+    } else {
+        low
     }
 }
 
@@ -1009,8 +1093,12 @@ mod tests {
             get::<u8>(&binary(BinaryOp::BitwiseXor, &a, &b).unwrap()),
             vec![6, 0x81, 0xf7, 203]
         );
-        let s = i32s(&[1], &[1]);
-        assert!(binary(BinaryOp::ShiftLeft, &s, &s).is_err());
+        // Signed: the left shift drops bits past the sign bit; the right shift extends the
+        // sign; negative or too-large counts give the sign extension alone.
+        let x = Tensor::from_vec(vec![4], vec![-16i8, 0x41, -3, 5]).unwrap();
+        let n = Tensor::from_vec(vec![4], vec![2i8, 1, 8, -1]).unwrap();
+        assert_eq!(get::<i8>(&binary(BinaryOp::ShiftLeft, &x, &n).unwrap()), vec![-64, -126, 0, 0]);
+        assert_eq!(get::<i8>(&binary(BinaryOp::ShiftRight, &x, &n).unwrap()), vec![-4, 0x20, -1, 0]);
     }
 
     #[test]
@@ -1148,6 +1236,51 @@ mod tests {
         let back = cast(&b, DType::F16).unwrap();
         assert_eq!(get::<f16>(&back)[4], f16::ZERO);
         assert_eq!(get::<f16>(&back)[0], f16::ONE);
+    }
+
+    #[test]
+    fn cast_to_and_from_narrow_types() {
+        use lightos_ir::dtype::minifloat::RoundMode;
+        use lightos_ir::CastAttrs;
+        let x = f32s(&[6], &[0.5, -448.0, 1000.0, f32::NAN, -1e-9, f32::NEG_INFINITY]);
+        let sat = cast(&x, DType::F8E4M3FN).unwrap();
+        assert_eq!(sat.bytes(), &[0x30, 0xFE, 0x7E, 0x7F, 0x80, 0xFE]);
+        let no_sat = CastAttrs { saturate: false, ..CastAttrs::to(DType::F8E4M3FN) };
+        assert_eq!(cast_with(&x, &no_sat).unwrap().bytes(), &[0x30, 0xFE, 0x7F, 0x7F, 0x80, 0xFF]);
+        let e5m2 = CastAttrs { saturate: false, ..CastAttrs::to(DType::F8E5M2) };
+        assert_eq!(cast_with(&x, &e5m2).unwrap().bytes(), &[0x38, 0xDF, 0x64, 0x7E, 0x80, 0xFC]);
+        // And back: exact values.
+        let back = cast(&sat, DType::F32).unwrap();
+        let v = get::<f32>(&back);
+        assert_eq!(&v[..3], &[0.5, -448.0, 448.0]);
+        assert!(v[3].is_nan());
+        assert_eq!(v[4].to_bits(), (-0.0f32).to_bits());
+        // Integers to float8 round from the exact value: 2^24 + 1 -> 2^24 in e5m2 (57344
+        // saturates).
+        let i = Tensor::from_vec(vec![2], vec![17i64, 1 << 40]).unwrap();
+        assert_eq!(cast(&i, DType::F8E5M2).unwrap().to_f64_vec(), vec![16.0, 57344.0]);
+        // Floats and ints to the 4- and 2-bit integers: toward zero, then wrap.
+        let y = f32s(&[5], &[-9.0, 8.0, 2.7, -2.7, 15.0]);
+        assert_eq!(cast(&y, DType::I4).unwrap().to_i64_vec(), Some(vec![7, -8, 2, -2, -1]));
+        assert_eq!(cast(&y, DType::U4).unwrap().to_i64_vec(), Some(vec![7, 8, 2, 14, 15]));
+        assert_eq!(cast(&y, DType::I2).unwrap().to_i64_vec(), Some(vec![-1, 0, -2, -2, -1]));
+        let i4 = cast(&y, DType::I4).unwrap();
+        assert_eq!(get::<i8>(&cast(&i4, DType::I8).unwrap()), vec![7, -8, 2, -2, -1]);
+        assert_eq!(cast(&i4, DType::U2).unwrap().to_i64_vec(), Some(vec![3, 0, 2, 2, 3]));
+        // float4: saturating always.
+        let f = f32s(&[4], &[9.0, -0.25, 1.25, 5.0]);
+        assert_eq!(cast(&f, DType::F4E2M1).unwrap().to_f64_vec(), vec![6.0, -0.0, 1.0, 4.0]);
+        // E8M0 with its rounding modes, and back to f16 (2^-127 underflows to 0).
+        let e = f32s(&[4], &[0.0, 1.1, 3.0, 0.124]);
+        assert_eq!(cast(&e, DType::F8E8M0).unwrap().bytes(), &[0, 128, 129, 124]);
+        let down = CastAttrs { round_mode: RoundMode::Down, ..CastAttrs::to(DType::F8E8M0) };
+        let d = cast_with(&e, &down).unwrap();
+        assert_eq!(d.bytes(), &[0, 127, 128, 123]);
+        assert_eq!(get::<f16>(&cast(&d, DType::F16).unwrap())[..2], [f16::ZERO, f16::ONE]);
+        // Bool to and from narrow types.
+        let b = Tensor::from_bools(vec![2], &[true, false]).unwrap();
+        assert_eq!(cast(&b, DType::F8E4M3FN).unwrap().bytes(), &[0x38, 0]);
+        assert_eq!(cast(&cast(&b, DType::I2).unwrap(), DType::Bool).unwrap().bytes(), &[1, 0]);
     }
 
     #[test]

@@ -689,17 +689,16 @@ pub(crate) fn depth_to_space(d: &DepthToSpaceAttrs, x: &Tensor) -> Result<Tensor
     Ok(transpose(&perm, &x.reshaped(tmp)?)?.reshaped(out)?)
 }
 
-/// `SpaceToDepth` (`DCR` order): a reshape, a transpose and a reshape.
-pub(crate) fn space_to_depth(blocksize: usize, x: &Tensor) -> Result<Tensor, EvalError> {
+/// `SpaceToDepth`: a reshape to `[n, c, h / b, b, w / b, b]`, a transpose (`DCR` order:
+/// the block offsets before the channel; `CRD`: after it) and a reshape.
+pub(crate) fn space_to_depth(d: &DepthToSpaceAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
     let [n, c, h, w] = nchw(x, "space_to_depth")?;
-    let b = blocksize;
+    let b = d.blocksize;
     if b == 0 || h % b != 0 || w % b != 0 {
         invalid!("space_to_depth sizes {h}x{w} are not divisible by blocksize {b}");
     }
-    let t = transpose(
-        &[0, 3, 5, 1, 2, 4],
-        &x.reshaped(vec![n, c, h / b, b, w / b, b])?,
-    )?;
+    let perm: &[usize] = if d.crd { &[0, 1, 3, 5, 2, 4] } else { &[0, 3, 5, 1, 2, 4] };
+    let t = transpose(perm, &x.reshaped(vec![n, c, h / b, b, w / b, b])?)?;
     Ok(t.reshaped(vec![n, mul(c, mul(b, b)?)?, h / b, w / b])?)
 }
 
@@ -1053,7 +1052,12 @@ mod tests {
         .unwrap();
         assert_eq!(dcr.dims(), &[1, 1, 2, 4]);
         assert_eq!(f32s(&dcr), vec![0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]);
-        assert_eq!(space_to_depth(2, &dcr).unwrap(), x);
+        let s2d = |crd| DepthToSpaceAttrs { blocksize: 2, crd };
+        assert_eq!(space_to_depth(&s2d(false), &dcr).unwrap(), x);
+        // CRD is the inverse of depth_to_space's CRD.
+        let x8 = seq(&[1, 8, 1, 1]);
+        let back = depth_to_space(&s2d(true), &x8).unwrap();
+        assert_eq!(space_to_depth(&s2d(true), &back).unwrap(), x8);
         let crd = depth_to_space(
             &DepthToSpaceAttrs {
                 blocksize: 2,

@@ -17,7 +17,7 @@
 //!   log-softmax: `y = (x - m) - ln(s)`; hardmax: 1 at the first maximum (the first NaN if
 //!   any), else 0.
 
-use lightos_ir::op::{LpNormAttrs, NormAttrs, SoftmaxAttrs, SoftmaxKind};
+use lightos_ir::op::{LayerNormAttrs, LpNormAttrs, NormAttrs, SoftmaxAttrs, SoftmaxKind};
 use lightos_ir::{DType, Tensor};
 
 use super::index::{broadcast_strides, StridedWalk};
@@ -168,8 +168,9 @@ fn count<C: Float>(n: usize) -> C {
     C::from_f64(n as f64)
 }
 
-/// Writes `(x - mean) * inv` of one line to `out` (see the module docs for the order).
-fn standardize<C: Float>(x: &[C], eps: C, out: &mut [C]) {
+/// Writes `(x - mean) * inv` of one line to `out` (see the module docs for the order)
+/// and returns `mean` and `inv`.
+fn standardize<C: Float>(x: &[C], eps: C, out: &mut [C]) -> (C, C) {
     let n = count::<C>(x.len());
     let mean = tree_sum(x.iter().copied()) / n;
     for (o, &v) in out.iter_mut().zip(x) {
@@ -180,6 +181,7 @@ fn standardize<C: Float>(x: &[C], eps: C, out: &mut [C]) {
     for o in out.iter_mut() {
         *o = *o * inv;
     }
+    (mean, inv)
 }
 
 /// ONNX `BatchNormalization` in inference mode: `((x - mean) * inv) * scale + bias` per
@@ -261,25 +263,27 @@ fn instance_norm_typed<E: FloatElem>(
     })
 }
 
-/// ONNX `LayerNormalization` (first result): over the axes from `n.axis` on, flattened,
+/// ONNX `LayerNormalization`: over the axes from `n.axis` on, flattened,
 /// `(d * inv) * scale + bias`, with `scale` and `bias` broadcast to the normalized shape.
+/// With `n.stats`, also the `mean` and `inv` of each line, rounded to f32, shaped like `x`
+/// with the normalized axes set to 1.
 pub(crate) fn layer_norm(
-    n: &NormAttrs,
+    n: &LayerNormAttrs,
     x: &Tensor,
     scale: &Tensor,
     bias: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+) -> Result<Vec<Tensor>, EvalError> {
     let dt = x.dtype();
     with_float!(dt, E => layer_norm_typed::<E>(n, x, scale, bias), _ => Err(unsupported("LayerNormalization", dt)))
 }
 
 /// [`layer_norm`] for one element type.
 fn layer_norm_typed<E: FloatElem>(
-    n: &NormAttrs,
+    n: &LayerNormAttrs,
     x: &Tensor,
     scale: &Tensor,
     bias: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+) -> Result<Vec<Tensor>, EvalError> {
     let op = "LayerNormalization";
     let lines = Lines::trailing(x.dims(), n.axis)?;
     let normalized = &x.dims()[n.axis..];
@@ -288,15 +292,31 @@ fn layer_norm_typed<E: FloatElem>(
         .map(|b| expand_to::<E::C>(b, normalized, op))
         .transpose()?;
     let eps = E::C::from_f64(n.epsilon as f64);
-    map_lines::<E>(x, lines, |_, xs, out| {
-        standardize(xs, eps, out);
+    let mut means = vec![0f32; lines.count()];
+    let mut invs = vec![0f32; lines.count()];
+    let y = map_lines::<E>(x, lines, |l, xs, out| {
+        let (mean, inv) = standardize(xs, eps, out);
+        means[l] = mean.to_f64() as f32;
+        invs[l] = inv.to_f64() as f32;
         for (j, o) in out.iter_mut().enumerate() {
             *o = *o * scale[j];
             if let Some(b) = &bias {
                 *o = *o + b[j];
             }
         }
-    })
+    })?;
+    if !n.stats {
+        return Ok(vec![y]);
+    }
+    let mut dims = x.dims().to_vec();
+    for d in &mut dims[n.axis..] {
+        *d = 1;
+    }
+    Ok(vec![
+        y,
+        Tensor::from_vec(dims.clone(), means)?,
+        Tensor::from_vec(dims, invs)?,
+    ])
 }
 
 /// ONNX `RMSNormalization`: over the axes from `n.axis` on, flattened,
@@ -499,11 +519,12 @@ mod tests {
         let x = t(&[2, 4], &xs);
         let scale = t(&[4], &[1., 2., 0.5, -1.]);
         let bias = t(&[1], &[0.25]);
-        let n = NormAttrs {
+        let n = LayerNormAttrs {
             axis: 1,
             epsilon: 1e-5,
+            stats: false,
         };
-        let y = f(&layer_norm(&n, &x, &scale, Some(&bias)).unwrap());
+        let y = f(&layer_norm(&n, &x, &scale, Some(&bias)).unwrap()[0]);
         let mut want = Vec::new();
         for row in xs.chunks(4) {
             let mean = row.iter().map(|&v| v as f64).sum::<f64>() / 4.0;
@@ -515,12 +536,16 @@ mod tests {
         }
         close(&y, &want);
         // Axis 0 normalizes everything; no bias.
-        let n0 = NormAttrs {
+        let n0 = LayerNormAttrs {
             axis: 0,
             epsilon: 0.0,
+            stats: true,
         };
-        let y = f(&layer_norm(&n0, &t(&[2], &[1., 3.]), &t(&[1], &[1.]), None).unwrap());
-        assert_eq!(y, vec![-1., 1.]);
+        let r = layer_norm(&n0, &t(&[2], &[1., 3.]), &t(&[1], &[1.]), None).unwrap();
+        assert_eq!(f(&r[0]), vec![-1., 1.]);
+        // The statistics: mean 2 and 1 / sqrt(var 1), shaped [1].
+        assert_eq!((r[1].dims(), f(&r[1])), (&[1usize][..], vec![2.]));
+        assert_eq!(f(&r[2]), vec![1.]);
         assert!(layer_norm(&n, &x, &t(&[3], &[1.; 3]), None).is_err());
     }
 

@@ -307,6 +307,10 @@ fn reduce_bool(
 /// `ArgMax` / `ArgMin` along one axis, as `i64`: the first (or last) extreme index; a NaN
 /// counts as the extreme of both (NumPy's rule).
 pub(crate) fn arg_reduce(a: &ArgReduceAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
+    if x.dtype().is_narrow_float() {
+        // Their byte codes do not order like their values.
+        return Err(EvalError::UnsupportedDType { op: if a.max { "arg_max" } else { "arg_min" }.into(), dtype: x.dtype() });
+    }
     let rank = x.dims().len();
     if rank == 0 {
         return Ok(Tensor::scalar(0i64));
@@ -383,7 +387,28 @@ pub(crate) fn cum_sum(c: &CumSumAttrs, x: &Tensor, axis: &Tensor) -> Result<Tens
     }, _ => Err(EvalError::UnsupportedDType { op: "CumSum".into(), dtype: x.dtype() })))
 }
 
-/// The running sums of each line of `x` split as `(outer, n, inner)`.
+/// `CumProd` along the axis operand, sequentially in order from one (from the end when
+/// `reverse`), leaving out each element itself when `exclusive`. Floats multiply in the
+/// compute type (`f16` and `bf16` in `f32`, rounding each stored value once); integers
+/// wrap.
+pub(crate) fn cum_prod(c: &CumSumAttrs, x: &Tensor, axis: &Tensor) -> Result<Tensor, EvalError> {
+    let axis = normalize_axis(one_int(axis, "cum_prod axis")?, x.dims().len())?;
+    if x.is_empty() {
+        return Ok(x.clone());
+    }
+    let lines = split_at_axis(x.dims(), axis);
+    let dims = x.dims().to_vec();
+    with_float!(x.dtype(), T => {
+        let data = scan(elems::<T>(x)?, lines, c, <<T as FloatElem>::C as Float>::ONE, |a, v: T| a * v.widen(), T::narrow);
+        make(x.dtype(), dims, data)
+    }, _ => with_int!(x.dtype(), T => {
+        let data = scan(elems::<T>(x)?, lines, c, T::ONE, T::wmul, |a| a);
+        make(x.dtype(), dims, data)
+    }, _ => Err(EvalError::UnsupportedDType { op: "CumProd".into(), dtype: x.dtype() })))
+}
+
+/// The running sums (or products, by `add`) of each line of `x` split as
+/// `(outer, n, inner)`, starting from `zero`.
 fn scan<T: Copy, A: Copy>(
     x: &[T],
     (outer, n, inner): (usize, usize, usize),
@@ -415,6 +440,10 @@ fn scan<T: Copy, A: Copy>(
 /// `TopK`: the `k` largest (or smallest) elements along the axis, sorted, with their `i64`
 /// indices; ties keep the smaller index first and NaN ranks above every number.
 pub(crate) fn top_k(t: &TopKAttrs, x: &Tensor, k: &Tensor) -> Result<(Tensor, Tensor), EvalError> {
+    if x.dtype().is_narrow_float() {
+        // Their byte codes do not order like their values.
+        return Err(EvalError::UnsupportedDType { op: "top_k".into(), dtype: x.dtype() });
+    }
     let dims = x.dims();
     if t.axis >= dims.len() {
         invalid!(
@@ -648,6 +677,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.as_slice::<i32>().unwrap(), &[1, 2, 4, 6]);
+    }
+
+    #[test]
+    fn cum_prods() {
+        // x23 is [[1, 2, 3], [4, 5, 6]].
+        let x = x23();
+        let ax = Tensor::scalar(1i64);
+        let run = |exclusive, reverse| f32s(&cum_prod(&CumSumAttrs { exclusive, reverse }, &x, &ax).unwrap());
+        assert_eq!(run(false, false), vec![1.0, 2.0, 6.0, 4.0, 20.0, 120.0]);
+        assert_eq!(run(true, false), vec![1.0, 1.0, 2.0, 1.0, 4.0, 20.0]);
+        assert_eq!(run(false, true), vec![6.0, 6.0, 3.0, 120.0, 30.0, 6.0]);
+        assert_eq!(run(true, true), vec![6.0, 3.0, 1.0, 30.0, 6.0, 1.0]);
+        let xi = Tensor::from_vec(vec![2], vec![i8::MAX, 2]).unwrap();
+        let c = cum_prod(&CumSumAttrs { exclusive: false, reverse: false }, &xi, &axes(&[0])).unwrap();
+        assert_eq!(c.as_slice::<i8>().unwrap(), &[127, -2]);
     }
 
     #[test]

@@ -188,11 +188,23 @@ macro_rules! with_float {
 }
 pub(crate) use with_float;
 
-/// Runs `$body` with `$T` bound to the storage type of `$dtype` for every dtype (bool is
-/// stored as `u8`).
+/// Runs `$body` with `$T` bound to the storage type of `$dtype` for every dtype: bool is
+/// stored as `u8`; the narrow types (one byte per element) as `i8` (`i4`, `i2`,
+/// sign-extended) or `u8` (`u4`, `u2` and the float8/float4 codes). Their storage values
+/// order like their values except for the narrow floats: kernels that compare elements
+/// must refuse those first (see [`DType::is_narrow_float`](lightos_ir::DType::is_narrow_float)).
 macro_rules! with_any {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
+            lightos_ir::DType::I4 | lightos_ir::DType::I2 => { type $T = i8; $body }
+            lightos_ir::DType::U4
+            | lightos_ir::DType::U2
+            | lightos_ir::DType::F8E4M3FN
+            | lightos_ir::DType::F8E4M3FNUZ
+            | lightos_ir::DType::F8E5M2
+            | lightos_ir::DType::F8E5M2FNUZ
+            | lightos_ir::DType::F8E8M0
+            | lightos_ir::DType::F4E2M1 => { type $T = u8; $body }
             lightos_ir::DType::F32 => { type $T = f32; $body }
             lightos_ir::DType::F64 => { type $T = f64; $body }
             lightos_ir::DType::F16 => { type $T = half::f16; $body }
@@ -228,15 +240,29 @@ macro_rules! with_int {
 }
 pub(crate) use with_int;
 
-/// Typed element access for the kernels: `Tensor::as_slice` with bool read as `u8`.
+/// The storage dtype of `dtype` as [`with_any!`] binds it: `u8` for bool, `u4`, `u2`
+/// and the narrow floats, `i8` for `i4` and `i2`, the dtype itself otherwise.
+pub(crate) fn storage_dtype(dtype: lightos_ir::DType) -> lightos_ir::DType {
+    use lightos_ir::DType;
+    match dtype {
+        DType::I4 | DType::I2 => DType::I8,
+        DType::Bool => DType::U8,
+        d if d.is_narrow() => DType::U8,
+        d => d,
+    }
+}
+
+/// Typed element access for the kernels: `Tensor::as_slice`, with bool and the narrow
+/// types read through their storage type (see [`storage_dtype`]).
 pub(crate) fn elems<T: Element>(t: &lightos_ir::Tensor) -> Result<&[T], crate::reference::EvalError> {
-    if t.dtype() == lightos_ir::DType::Bool && T::DTYPE == lightos_ir::DType::U8 {
-        return Ok(bytemuck::cast_slice(t.as_bool_bytes()?));
+    if t.dtype() != T::DTYPE && storage_dtype(t.dtype()) == T::DTYPE {
+        return Ok(bytemuck::cast_slice(t.bytes()));
     }
     Ok(t.as_slice::<T>()?)
 }
 
-/// A tensor of `dtype` (bool allowed, stored as `u8`) from typed elements.
+/// A tensor of `dtype` (bool and the narrow types allowed, from their storage type) from
+/// typed elements; narrow elements are checked (see `Tensor::from_bytes`).
 pub(crate) fn make<T: Element>(
     dtype: lightos_ir::DType,
     dims: Vec<usize>,

@@ -3,7 +3,6 @@
 use lightos_ir::{BinaryOp, CastAttrs, DType, Op, UnaryOp};
 
 use super::super::context::{ImportResult, Importer, NodeCx};
-use crate::onnx::tensor::dtype_from_onnx;
 
 /// Unary ops whose ONNX form has no attributes.
 pub(super) fn plain_unary(op_type: &str) -> Option<UnaryOp> {
@@ -112,6 +111,7 @@ pub(super) fn activation(im: &mut Importer, cx: &NodeCx) -> ImportResult {
             bias: a.float_or("bias", 0.0)?,
             lambd: a.float_or("lambd", 0.5)?,
         },
+        "Swish" => UnaryOp::Swish { alpha: a.float_or("alpha", 1.0)? },
         other => return Err(format!("`{other}` is not an activation")),
     };
     unary(im, cx, op)
@@ -182,16 +182,24 @@ pub(super) fn clip(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     im.emit(&cx.name, Op::Clip, vec![Some(x), lo, hi])
 }
 
-/// `Cast` and `CastLike`.
+/// `Cast` and `CastLike`, with `saturate` (opset 19 on, for float8 targets) and
+/// `round_mode` (opset 24 on, for `f8e8m0` targets). Strings are not supported.
 pub(super) fn cast(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let x = im.req(cx, 0)?;
     let to = if cx.node.op_type == "CastLike" {
         im.ty(im.req(cx, 1)?).dtype
     } else {
         let code = cx.attrs.int("to")?.ok_or("attribute `to` is required")?;
-        dtype_from_onnx(code as i32).ok_or_else(|| format!("cast to ONNX data type {code} is not supported"))?
+        super::quant::dtype_attr(code, "to")?
     };
-    im.emit(&cx.name, Op::Cast(CastAttrs { to }), vec![Some(x)])
+    let mode = cx.attrs.string_or("round_mode", "up")?;
+    let attrs = CastAttrs {
+        to,
+        saturate: cx.attrs.bool_or("saturate", true)?,
+        round_mode: lightos_ir::dtype::minifloat::RoundMode::from_name(&mode)
+            .ok_or_else(|| format!("unknown round_mode `{mode}` (up, down or nearest)"))?,
+    };
+    im.emit(&cx.name, Op::Cast(attrs), vec![Some(x)])
 }
 
 /// `Identity`, and `Dropout` in inference (its optional mask is all true).

@@ -2,7 +2,7 @@
 
 use lightos_ir::infer::normalize_axis;
 use lightos_ir::{
-    AxisAttr, BlockAttr, DepthToSpaceAttrs, EyeLikeAttrs, Op, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs,
+    AxisAttr, DepthToSpaceAttrs, EyeLikeAttrs, Op, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs,
     SplitAttrs, Tensor, TransposeAttrs, TriluAttrs,
 };
 
@@ -186,15 +186,16 @@ pub(super) fn depth_space(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         .ok()
         .filter(|&b| b > 0)
         .ok_or_else(|| format!("blocksize must be positive, got {blocksize}"))?;
+    let crd = match cx.attrs.string_or("mode", "DCR")?.as_str() {
+        "DCR" => false,
+        "CRD" => true,
+        other => return Err(format!("unknown mode `{other}`")),
+    };
+    let attrs = DepthToSpaceAttrs { blocksize, crd };
     let op = if cx.node.op_type == "DepthToSpace" {
-        let crd = match cx.attrs.string_or("mode", "DCR")?.as_str() {
-            "DCR" => false,
-            "CRD" => true,
-            other => return Err(format!("unknown mode `{other}`")),
-        };
-        Op::DepthToSpace(DepthToSpaceAttrs { blocksize, crd })
+        Op::DepthToSpace(attrs)
     } else {
-        Op::SpaceToDepth(BlockAttr { blocksize })
+        Op::SpaceToDepth(attrs)
     };
     im.emit(&cx.name, op, vec![Some(x)])
 }

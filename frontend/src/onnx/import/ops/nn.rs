@@ -3,7 +3,7 @@
 
 use lightos_ir::infer::normalize_axis;
 use lightos_ir::{
-    ConvAttrs, GemmAttrs, LpNormAttrs, NormAttrs, Op, Padding, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind,
+    ConvAttrs, GemmAttrs, LayerNormAttrs, LpNormAttrs, NormAttrs, Op, Padding, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind,
 };
 
 use super::super::context::{ImportResult, Importer, NodeCx};
@@ -156,10 +156,12 @@ pub(super) fn instance_norm(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     im.emit(&cx.name, Op::InstanceNorm(attrs), ops)
 }
 
-/// `LayerNormalization` and `RMSNormalization` (the normalized result only).
+/// `LayerNormalization` (with its optional Mean and InvStdDev outputs) and
+/// `RMSNormalization`.
 pub(super) fn trailing_norm(im: &mut Importer, cx: &NodeCx) -> ImportResult {
-    if cx.output_count() > 1 {
-        return Err("the Mean and InvStdDev outputs are not supported".into());
+    let stats = cx.node.output.iter().skip(1).any(|o| !o.is_empty());
+    if stats && cx.node.op_type == "RMSNormalization" {
+        return Err("RMSNormalization has one output".into());
     }
     let x = im.req(cx, 0)?;
     if cx.attrs.int_or("stash_type", 1)? != 1 {
@@ -175,6 +177,11 @@ pub(super) fn trailing_norm(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         im.emit(&cx.name, Op::RmsNorm(attrs), vec![Some(x), Some(scale)])
     } else {
         let ops = vec![Some(x), Some(im.req(cx, 1)?), im.input(cx, 2)?];
+        let attrs = LayerNormAttrs {
+            axis: attrs.axis,
+            epsilon: attrs.epsilon,
+            stats,
+        };
         im.emit(&cx.name, Op::LayerNorm(attrs), ops)
     }
 }

@@ -59,14 +59,15 @@ pub(super) fn arg_reduce(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     im.emit(&cx.name, Op::ArgReduce(attrs), vec![Some(x)])
 }
 
-/// `CumSum`.
+/// `CumSum` and `CumProd`.
 pub(super) fn cum_sum(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let attrs = CumSumAttrs {
         exclusive: cx.attrs.bool_or("exclusive", false)?,
         reverse: cx.attrs.bool_or("reverse", false)?,
     };
     let ops = vec![Some(im.req(cx, 0)?), Some(im.req(cx, 1)?)];
-    im.emit(&cx.name, Op::CumSum(attrs), ops)
+    let op = if cx.node.op_type == "CumProd" { Op::CumProd(attrs) } else { Op::CumSum(attrs) };
+    im.emit(&cx.name, op, ops)
 }
 
 /// `TopK`: `k` is an attribute before opset 10 and an operand since.

@@ -1,0 +1,295 @@
+//! The generic microkernel, macrokernel and register epilogue.
+//!
+//! Everything here is `#[inline(always)]` and generic over [`Simd`]; `isa.rs` instantiates
+//! it once per instruction set and mode inside a `#[target_feature]` function.
+//!
+//! The microkernel keeps an `MR x (NV * LANES)` tile of accumulators in registers. Each
+//! step `p` along K broadcasts `MR` values of the packed A panel and loads `NV` vectors of
+//! the packed B panel; every lane is one output element, so every element still
+//! accumulates along K in order:
+//!
+//! - strict: `acc = acc + a * b`, a rounded multiply then a rounded add;
+//! - fast: `acc = fma(a, b, acc)`.
+//!
+//! K is cut into blocks for the caches, but a block never starts a new partial sum: the
+//! next block reloads the stored `f32` accumulators and goes on, which gives exactly the
+//! bits of one unbroken loop. So neither the block sizes nor the thread split change a bit.
+
+use super::gemm::Activation;
+use super::simd::Simd;
+
+/// The epilogue of one sub-GEMM, as raw pointers already offset to its first element.
+///
+/// Applied per element after the last K step, in this order: `t = alpha * acc`;
+/// `t = t + beta * c[i, j]`; `t = t + bias`; `t = t + r[i, j]` (unless `res_after`);
+/// activation; `t = t + r[i, j]` (if `res_after`).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct EpiRaw {
+    /// Scale of the product.
+    pub alpha: Option<f32>,
+    /// `(data, row stride, column stride, beta)` of a scaled addend.
+    pub addend: Option<(*const f32, usize, usize, f32)>,
+    /// Per-row bias (indexed by row), or null.
+    pub row_bias: *const f32,
+    /// Per-column bias (indexed by column), or null.
+    pub col_bias: *const f32,
+    /// `(data, row stride)` of a row-major residual.
+    pub residual: Option<(*const f32, usize)>,
+    /// Add the residual after the activation instead of before.
+    pub res_after: bool,
+    /// Activation.
+    pub act: Activation,
+}
+
+impl EpiRaw {
+    /// The epilogue that leaves the dot products as they are.
+    pub(crate) const IDENTITY: EpiRaw = EpiRaw {
+        alpha: None,
+        addend: None,
+        row_bias: std::ptr::null(),
+        col_bias: std::ptr::null(),
+        residual: None,
+        res_after: false,
+        act: Activation::None,
+    };
+
+    /// Whether applying this epilogue changes nothing.
+    pub(crate) fn is_identity(&self) -> bool {
+        self.alpha.is_none()
+            && self.addend.is_none()
+            && self.row_bias.is_null()
+            && self.col_bias.is_null()
+            && self.residual.is_none()
+            && matches!(self.act, Activation::None)
+    }
+}
+
+/// One macrokernel call: a `rows x cols` block of C over one K block of length `kc`.
+pub(crate) struct MacroJob {
+    /// Length of this K block.
+    pub kc: usize,
+    /// Packed A: the first row panel of the block, at this K block's offset.
+    pub a: *const f32,
+    /// Distance between consecutive packed A row panels.
+    pub a_stride: usize,
+    /// Packed B: the first column panel of the block.
+    pub b: *const f32,
+    /// Distance between consecutive packed B column panels (`kc * NR`).
+    pub b_stride: usize,
+    /// Valid rows of the block.
+    pub rows: usize,
+    /// Valid columns of the block.
+    pub cols: usize,
+    /// C at the block's first element.
+    pub c: *mut f32,
+    /// Row stride of C.
+    pub ldc: usize,
+    /// First K block: the accumulators start at `+0.0` instead of C.
+    pub first: bool,
+    /// Last K block: apply this epilogue; `(epilogue, row, column)` of the block's first
+    /// element in the epilogue's coordinates.
+    pub epi: Option<(EpiRaw, usize, usize)>,
+}
+
+/// Loads up to `LANES` elements `p[l * stride]`, `l < n`, zero-filling the rest.
+#[inline(always)]
+unsafe fn fetch<S: Simd>(p: *const f32, stride: usize, n: usize) -> S::V {
+    if stride == 0 {
+        return S::splat(*p);
+    }
+    if stride == 1 && n == S::LANES {
+        return S::load(p);
+    }
+    let mut buf = [0.0f32; 16];
+    for (l, slot) in buf.iter_mut().enumerate().take(n) {
+        *slot = *p.add(l * stride);
+    }
+    S::load(buf.as_ptr())
+}
+
+/// Stores the first `n` lanes of `v` to `p`.
+#[inline(always)]
+unsafe fn put<S: Simd>(p: *mut f32, n: usize, v: S::V) {
+    if n == S::LANES {
+        S::store(p, v);
+        return;
+    }
+    let mut buf = [0.0f32; 16];
+    S::store(buf.as_mut_ptr(), v);
+    std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
+}
+
+/// ONNX `Max(v, lo)` for a fixed `lo`: NaN `v` wins, then NaN `lo`, then the larger, and
+/// `+0` over `-0`.
+#[inline(always)]
+unsafe fn fmax_const<S: Simd>(v: S::V, lo: f32) -> S::V {
+    let l = S::splat(lo);
+    if lo.is_nan() {
+        return S::select(S::nan(v), v, l);
+    }
+    let r = S::select(S::gt(l, v), l, v);
+    // Equal values: identical bits, or zeros of both signs where `+0` wins (bitwise and).
+    S::select(S::eq(v, l), S::and_bits(v, l), r)
+}
+
+/// ONNX `Min(v, hi)` for a fixed `hi`: NaN `v` wins, then NaN `hi`, then the smaller, and
+/// `-0` under `+0`.
+#[inline(always)]
+unsafe fn fmin_const<S: Simd>(v: S::V, hi: f32) -> S::V {
+    let h = S::splat(hi);
+    if hi.is_nan() {
+        return S::select(S::nan(v), v, h);
+    }
+    let r = S::select(S::gt(v, h), h, v);
+    S::select(S::eq(v, h), S::or_bits(v, h), r)
+}
+
+/// Applies `act` to one vector with the reference's semantics.
+#[inline(always)]
+pub(crate) unsafe fn activate<S: Simd>(t: S::V, act: &Activation) -> S::V {
+    match *act {
+        Activation::None => t,
+        // `x` if `x > 0` or NaN, else `+0`.
+        Activation::Relu => {
+            let keep = S::or_mask(S::gt(t, S::zero()), S::nan(t));
+            S::select(keep, t, S::zero())
+        }
+        // `alpha * x` if `x < 0`, else `x`.
+        Activation::LeakyRelu { alpha } => {
+            S::select(S::gt(S::zero(), t), S::mul(S::splat(alpha), t), t)
+        }
+        Activation::Clip { min, max } => {
+            let t = match min {
+                Some(lo) => fmax_const::<S>(t, lo),
+                None => t,
+            };
+            match max {
+                Some(hi) => fmin_const::<S>(t, hi),
+                None => t,
+            }
+        }
+    }
+}
+
+/// Applies the epilogue `e` to one vector `t` of row `i`, columns `j..j + n`.
+#[inline(always)]
+pub(crate) unsafe fn epilogue_vec<S: Simd>(
+    e: &EpiRaw,
+    mut t: S::V,
+    i: usize,
+    j: usize,
+    n: usize,
+) -> S::V {
+    if let Some(alpha) = e.alpha {
+        t = S::mul(S::splat(alpha), t);
+    }
+    if let Some((c, rs, cs, beta)) = e.addend {
+        let cv = fetch::<S>(c.add(i * rs + j * cs), cs, n);
+        t = S::add(t, S::mul(S::splat(beta), cv));
+    }
+    if !e.row_bias.is_null() {
+        t = S::add(t, S::splat(*e.row_bias.add(i)));
+    }
+    if !e.col_bias.is_null() {
+        t = S::add(t, fetch::<S>(e.col_bias.add(j), 1, n));
+    }
+    if let Some((r, ld)) = e.residual {
+        if !e.res_after {
+            t = S::add(t, fetch::<S>(r.add(i * ld + j), 1, n));
+        }
+    }
+    t = activate::<S>(t, &e.act);
+    if let Some((r, ld)) = e.residual {
+        if e.res_after {
+            t = S::add(t, fetch::<S>(r.add(i * ld + j), 1, n));
+        }
+    }
+    t
+}
+
+/// The K loop of one tile: `acc[r][v] (+)= a[p][r] * b[p][v]` for `p` in `0..kc`.
+#[inline(always)]
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
+    kc: usize,
+    mut a: *const f32,
+    mut b: *const f32,
+    acc: &mut [[S::V; NV]; MR],
+) {
+    for _ in 0..kc {
+        let mut bv = [S::zero(); NV];
+        for (v, slot) in bv.iter_mut().enumerate() {
+            *slot = S::load(b.add(v * S::LANES));
+        }
+        for (r, row) in acc.iter_mut().enumerate() {
+            let ar = S::splat(*a.add(r));
+            for (v, x) in row.iter_mut().enumerate() {
+                *x = if FMA {
+                    S::fmadd(ar, bv[v], *x)
+                } else {
+                    S::add(*x, S::mul(ar, bv[v]))
+                };
+            }
+        }
+        a = a.add(MR);
+        b = b.add(NV * S::LANES);
+    }
+}
+
+/// Runs the microkernel over every `MR x NR` tile of a block (column panels outer, so one
+/// packed B panel stays in L1 while the A panels stream from L2), with edge tiles masked.
+#[inline(always)]
+pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
+    job: &MacroJob,
+) {
+    let nr = NV * S::LANES;
+    let epi = job.epi.filter(|(e, _, _)| !e.is_identity());
+    for jp in 0..job.cols.div_ceil(nr) {
+        let cv = nr.min(job.cols - jp * nr);
+        let b = job.b.add(jp * job.b_stride);
+        for ip in 0..job.rows.div_ceil(MR) {
+            let rv = MR.min(job.rows - ip * MR);
+            let c = job.c.add(ip * MR * job.ldc + jp * nr);
+            let mut acc = [[S::zero(); NV]; MR];
+            if !job.first {
+                for (r, row) in acc.iter_mut().enumerate().take(rv) {
+                    for (v, x) in row.iter_mut().enumerate() {
+                        let n = cv.saturating_sub(v * S::LANES).min(S::LANES);
+                        if n > 0 {
+                            *x = fetch::<S>(c.add(r * job.ldc + v * S::LANES), 1, n);
+                        }
+                    }
+                }
+            }
+            // Start fetching the next tile of C (loaded or written after its K loop).
+            let next = if ip + 1 < job.rows.div_ceil(MR) {
+                c.wrapping_add(MR * job.ldc)
+            } else {
+                job.c.wrapping_add((jp + 1) * nr)
+            };
+            for r in 0..MR {
+                S::prefetch(next.wrapping_add(r * job.ldc));
+                S::prefetch(next.wrapping_add(r * job.ldc + nr - 1));
+            }
+            micro::<S, MR, NV, FMA>(job.kc, job.a.add(ip * job.a_stride), b, &mut acc);
+            for (r, row) in acc.iter().enumerate().take(rv) {
+                for (v, &x) in row.iter().enumerate() {
+                    let n = cv.saturating_sub(v * S::LANES).min(S::LANES);
+                    if n == 0 {
+                        break;
+                    }
+                    let x = match &epi {
+                        Some((e, i0, j0)) => epilogue_vec::<S>(
+                            e,
+                            x,
+                            i0 + ip * MR + r,
+                            j0 + jp * nr + v * S::LANES,
+                            n,
+                        ),
+                        None => x,
+                    };
+                    put::<S>(c.add(r * job.ldc + v * S::LANES), n, x);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The native CPU backend's `f32` microkernels: matrix multiplication and 2-d
+//! convolution, hand-vectorised for AVX-512F, AVX2 with FMA, NEON, and portable scalar
+//! code, chosen at run time ([`Isa::detect`]).
+//!
+//! # The two modes
+//!
+//! Both modes give the same bits from run to run and for every thread count. Work is split
+//! across threads over output tiles only ([`threads`]); K is never split, and each output
+//! element is one unbroken sequential loop along K whatever the blocking, so neither the
+//! cache blocking nor the thread count can change a bit.
+//!
+//! - [`Mode::Strict`] reproduces the reference kernels (`crate::reference`, `MatMul`,
+//!   `Gemm`, `Conv`) bit for bit: each output element starts at `+0.0` and accumulates
+//!   along K in order, each step a rounded multiply and then a rounded add (never fused),
+//!   and bias, scales, residual and activation come after, one rounded operation each, in
+//!   the reference's order. The vectors run across independent output elements (the
+//!   columns of a tile), so every lane keeps the sequential K order and SIMD `mul` + `add`
+//!   is exact to the scalar loop. Strict results are the same on every instruction set.
+//! - [`Mode::Fast`] accumulates with fused multiply-add (`acc = fma(a, b, acc)`, one
+//!   rounding per step instead of two), in the same K order. It differs from the
+//!   reference by rounding only (well within `1e-5` relative for ordinary data), and may
+//!   differ between instruction sets that do and do not fuse (the scalar path never
+//!   fuses). The epilogue is never fused in either mode.
+//!
+//! # Entry points
+//!
+//! - [`matmul_f32`]: row-major `C = epilogue(A * B)`; [`gemm_f32`] for strided or
+//!   transposed operands on a chosen [`Isa`], with a fused [`Epilogue`] (alpha, a scaled
+//!   broadcasting addend as ONNX `Gemm`'s `C`, per-row or per-column bias, residual,
+//!   relu / leaky relu / clip).
+//! - [`conv2d_f32`] and [`conv2d_fused_f32`]: NCHW convolution with groups, strides,
+//!   dilations and padding as implicit-im2col GEMM (1x1 convolutions use the input as B
+//!   directly), with fused bias, residual and activation.
+//!
+//! Every entry point checks its sizes and returns [`CpuError`] instead of panicking.
+
+mod conv;
+mod gemm;
+mod isa;
+mod kernel;
+mod simd;
+pub mod threads;
+
+#[cfg(test)]
+mod tests;
+
+pub use conv::{conv2d_f32, conv2d_fused_f32, Conv2dParams, ConvFusion};
+pub use gemm::{gemm_f32, matmul_f32, Activation, Addend, Bias, Epilogue, MatRef, Residual};
+pub use isa::Isa;
+
+/// The numerical mode of a kernel (see the module docs).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Bit-identical to the reference kernels on every machine.
+    Strict,
+    /// Fused multiply-add; deterministic, but not bit-identical to the reference.
+    #[default]
+    Fast,
+}
+
+/// Why a CPU kernel refused its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CpuError {
+    /// A buffer has the wrong number of elements.
+    #[error("{what} has {got} elements, expected {expected}")]
+    Size {
+        /// Which operand.
+        what: &'static str,
+        /// The length needed.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// A size computation overflows.
+    #[error("size overflow: {0}")]
+    Overflow(String),
+    /// Inconsistent arguments.
+    #[error("invalid arguments: {0}")]
+    Invalid(String),
+    /// The instruction set is not available on this CPU or in this build.
+    #[error("instruction set {0:?} is not available on this CPU")]
+    IsaUnavailable(Isa),
+}

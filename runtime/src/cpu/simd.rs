@@ -1,0 +1,373 @@
+//! A small vector abstraction over the instruction sets the CPU kernels use.
+//!
+//! Each instruction set is a zero-sized marker type implementing [`Simd`]; the kernels are
+//! generic `#[inline(always)]` functions over it, instantiated inside one
+//! `#[target_feature]` entry point per instruction set (see `isa.rs`), so the intrinsics
+//! inline into code compiled for that instruction set.
+//!
+//! Every operation is a plain IEEE single-precision operation, rounded to nearest even,
+//! except [`Simd::fmadd`], which is fused where the instruction set has a fused
+//! multiply-add (all but [`Scalar`]). Comparisons are ordered (false when either operand is
+//! NaN). Nothing here is contracted or reassociated by the compiler: Rust emits no
+//! fast-math flags.
+
+/// One instruction set's `f32` vector operations.
+///
+/// # Safety
+///
+/// Every method is `unsafe`: the caller must run on a CPU with the instruction set (the
+/// dispatch in `isa.rs` checks this at run time), and pointers must be valid for
+/// [`Simd::LANES`] elements.
+pub(crate) trait Simd: Copy {
+    /// Lanes per vector.
+    const LANES: usize;
+    /// A vector of `LANES` `f32`.
+    type V: Copy;
+    /// A lane mask.
+    type M: Copy;
+    /// All lanes `+0.0`.
+    unsafe fn zero() -> Self::V;
+    /// All lanes `x`.
+    unsafe fn splat(x: f32) -> Self::V;
+    /// Loads `LANES` elements from `p` (no alignment needed).
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// Stores `LANES` elements to `p` (no alignment needed).
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// `a + b`, rounded.
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b`, rounded.
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b + c`, rounded once where the instruction set has a fused multiply-add.
+    unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `a > b` (false for NaN).
+    unsafe fn gt(a: Self::V, b: Self::V) -> Self::M;
+    /// `a == b` (false for NaN; `+0 == -0`).
+    unsafe fn eq(a: Self::V, b: Self::V) -> Self::M;
+    /// Lanes that are NaN.
+    unsafe fn nan(a: Self::V) -> Self::M;
+    /// Union of two masks.
+    unsafe fn or_mask(a: Self::M, b: Self::M) -> Self::M;
+    /// `t` where `m` is set, else `f`.
+    unsafe fn select(m: Self::M, t: Self::V, f: Self::V) -> Self::V;
+    /// Bitwise and of the lanes' bit patterns.
+    unsafe fn and_bits(a: Self::V, b: Self::V) -> Self::V;
+    /// Bitwise or of the lanes' bit patterns.
+    unsafe fn or_bits(a: Self::V, b: Self::V) -> Self::V;
+    /// Hints that the cache line holding `p` will be used soon; `p` need not be valid.
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        let _ = p;
+    }
+}
+
+/// Portable scalar code, one lane. `fmadd` is not fused here (a multiply then an add).
+#[derive(Copy, Clone)]
+pub(crate) struct Scalar;
+
+impl Simd for Scalar {
+    const LANES: usize = 1;
+    type V = f32;
+    type M = bool;
+    #[inline(always)]
+    unsafe fn zero() -> f32 {
+        0.0
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> f32 {
+        *p
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: f32) {
+        *p = v;
+    }
+    #[inline(always)]
+    unsafe fn add(a: f32, b: f32) -> f32 {
+        a + b
+    }
+    #[inline(always)]
+    unsafe fn mul(a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: f32, b: f32, c: f32) -> f32 {
+        // Not fused: a software fma would be far slower than the strict kernel.
+        a * b + c
+    }
+    #[inline(always)]
+    unsafe fn gt(a: f32, b: f32) -> bool {
+        a > b
+    }
+    #[inline(always)]
+    unsafe fn eq(a: f32, b: f32) -> bool {
+        a == b
+    }
+    #[inline(always)]
+    unsafe fn nan(a: f32) -> bool {
+        a.is_nan()
+    }
+    #[inline(always)]
+    unsafe fn or_mask(a: bool, b: bool) -> bool {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn select(m: bool, t: f32, f: f32) -> f32 {
+        if m {
+            t
+        } else {
+            f
+        }
+    }
+    #[inline(always)]
+    unsafe fn and_bits(a: f32, b: f32) -> f32 {
+        f32::from_bits(a.to_bits() & b.to_bits())
+    }
+    #[inline(always)]
+    unsafe fn or_bits(a: f32, b: f32) -> f32 {
+        f32::from_bits(a.to_bits() | b.to_bits())
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Avx512};
+
+/// x86-64 vector types.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Simd;
+    use std::arch::x86_64::*;
+
+    /// AVX2 with FMA: 8 lanes in a `ymm` register.
+    #[derive(Copy, Clone)]
+    pub(crate) struct Avx2;
+
+    impl Simd for Avx2 {
+        const LANES: usize = 8;
+        type V = __m256;
+        type M = __m256;
+        #[inline(always)]
+        unsafe fn zero() -> __m256 {
+            _mm256_setzero_ps()
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m256 {
+            _mm256_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m256 {
+            _mm256_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m256) {
+            _mm256_storeu_ps(p, v)
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m256, b: __m256) -> __m256 {
+            _mm256_add_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+            _mm256_mul_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
+            _mm256_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn gt(a: __m256, b: __m256) -> __m256 {
+            _mm256_cmp_ps::<_CMP_GT_OQ>(a, b)
+        }
+        #[inline(always)]
+        unsafe fn eq(a: __m256, b: __m256) -> __m256 {
+            _mm256_cmp_ps::<_CMP_EQ_OQ>(a, b)
+        }
+        #[inline(always)]
+        unsafe fn nan(a: __m256) -> __m256 {
+            _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)
+        }
+        #[inline(always)]
+        unsafe fn or_mask(a: __m256, b: __m256) -> __m256 {
+            _mm256_or_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn select(m: __m256, t: __m256, f: __m256) -> __m256 {
+            _mm256_blendv_ps(f, t, m)
+        }
+        #[inline(always)]
+        unsafe fn and_bits(a: __m256, b: __m256) -> __m256 {
+            _mm256_and_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn or_bits(a: __m256, b: __m256) -> __m256 {
+            _mm256_or_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn prefetch(p: *const f32) {
+            _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>())
+        }
+    }
+
+    /// AVX-512F: 16 lanes in a `zmm` register, masks in `k` registers.
+    #[derive(Copy, Clone)]
+    pub(crate) struct Avx512;
+
+    impl Simd for Avx512 {
+        const LANES: usize = 16;
+        type V = __m512;
+        type M = __mmask16;
+        #[inline(always)]
+        unsafe fn zero() -> __m512 {
+            _mm512_setzero_ps()
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m512 {
+            _mm512_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m512 {
+            _mm512_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m512) {
+            _mm512_storeu_ps(p, v)
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            _mm512_add_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+            _mm512_mul_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
+            _mm512_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn gt(a: __m512, b: __m512) -> __mmask16 {
+            _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b)
+        }
+        #[inline(always)]
+        unsafe fn eq(a: __m512, b: __m512) -> __mmask16 {
+            _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a, b)
+        }
+        #[inline(always)]
+        unsafe fn nan(a: __m512) -> __mmask16 {
+            _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a)
+        }
+        #[inline(always)]
+        unsafe fn or_mask(a: __mmask16, b: __mmask16) -> __mmask16 {
+            a | b
+        }
+        #[inline(always)]
+        unsafe fn select(m: __mmask16, t: __m512, f: __m512) -> __m512 {
+            // Takes the second vector where the mask bit is set.
+            _mm512_mask_blend_ps(m, f, t)
+        }
+        #[inline(always)]
+        unsafe fn and_bits(a: __m512, b: __m512) -> __m512 {
+            // `_mm512_and_ps` needs AVX512DQ; the integer form is AVX512F.
+            _mm512_castsi512_ps(_mm512_and_si512(
+                _mm512_castps_si512(a),
+                _mm512_castps_si512(b),
+            ))
+        }
+        #[inline(always)]
+        unsafe fn or_bits(a: __m512, b: __m512) -> __m512 {
+            _mm512_castsi512_ps(_mm512_or_si512(
+                _mm512_castps_si512(a),
+                _mm512_castps_si512(b),
+            ))
+        }
+        #[inline(always)]
+        unsafe fn prefetch(p: *const f32) {
+            _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>())
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) use arm::Neon;
+
+/// AArch64 vector types.
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use super::Simd;
+    use std::arch::aarch64::*;
+
+    /// NEON (Advanced SIMD): 4 lanes in a `v` register.
+    #[derive(Copy, Clone)]
+    pub(crate) struct Neon;
+
+    impl Simd for Neon {
+        const LANES: usize = 4;
+        type V = float32x4_t;
+        type M = uint32x4_t;
+        #[inline(always)]
+        unsafe fn zero() -> float32x4_t {
+            vdupq_n_f32(0.0)
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> float32x4_t {
+            vdupq_n_f32(x)
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> float32x4_t {
+            vld1q_f32(p)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: float32x4_t) {
+            vst1q_f32(p, v)
+        }
+        #[inline(always)]
+        unsafe fn add(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            vaddq_f32(a, b)
+        }
+        #[inline(always)]
+        unsafe fn mul(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            vmulq_f32(a, b)
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
+            // vfmaq_f32(c, a, b) = c + a * b, fused.
+            vfmaq_f32(c, a, b)
+        }
+        #[inline(always)]
+        unsafe fn gt(a: float32x4_t, b: float32x4_t) -> uint32x4_t {
+            vcgtq_f32(a, b)
+        }
+        #[inline(always)]
+        unsafe fn eq(a: float32x4_t, b: float32x4_t) -> uint32x4_t {
+            vceqq_f32(a, b)
+        }
+        #[inline(always)]
+        unsafe fn nan(a: float32x4_t) -> uint32x4_t {
+            vmvnq_u32(vceqq_f32(a, a))
+        }
+        #[inline(always)]
+        unsafe fn or_mask(a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+            vorrq_u32(a, b)
+        }
+        #[inline(always)]
+        unsafe fn select(m: uint32x4_t, t: float32x4_t, f: float32x4_t) -> float32x4_t {
+            vbslq_f32(m, t, f)
+        }
+        #[inline(always)]
+        unsafe fn and_bits(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            vreinterpretq_f32_u32(vandq_u32(
+                vreinterpretq_u32_f32(a),
+                vreinterpretq_u32_f32(b),
+            ))
+        }
+        #[inline(always)]
+        unsafe fn or_bits(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            vreinterpretq_f32_u32(vorrq_u32(
+                vreinterpretq_u32_f32(a),
+                vreinterpretq_u32_f32(b),
+            ))
+        }
+    }
+}
