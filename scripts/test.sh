@@ -30,4 +30,4 @@ if [ ! -f "$refs/.complete" ]; then
 fi
 export LIGHTOS_MODEL_REFS="$PWD/$refs"
 
-cargo test --workspace --no-fail-fast "$@"
+cargo test --workspace --no-fail-fast "$@" -- --show-output

@@ -4,10 +4,14 @@
 //! section) plus its weights (the `weights` section, each tensor 64-byte aligned so the
 //! runtime can read it in place).
 
+pub mod cranelift;
+pub mod kernel;
+
 use std::path::Path;
 
 use lightos_ir::{text, verify, Graph, VerifyError};
 use lightos_runtime::artifact::{ArtifactError, ArtifactWriter, SectionKind};
+use lightos_runtime::cpu::Mode;
 use lightos_runtime::model::{Manifest, PortInfo, WeightInfo, MANIFEST_VERSION, PROGRAM_SECTION, WEIGHTS_SECTION};
 use lightos_targets::Target;
 
@@ -35,8 +39,8 @@ pub struct ArtifactParts {
     pub weights: Vec<u8>,
 }
 
-/// Lays out `graph` as artifact parts.
-pub fn lower(graph: &Graph, targets: &[Target]) -> Result<ArtifactParts, CodegenError> {
+/// Lays out `graph` as artifact parts, compiled for `targets` in numerics `mode`.
+pub fn lower(graph: &Graph, targets: &[Target], mode: Mode) -> Result<ArtifactParts, CodegenError> {
     verify(graph)?;
     let mut weights = Vec::new();
     let mut infos = Vec::new();
@@ -68,6 +72,7 @@ pub fn lower(graph: &Graph, targets: &[Target]) -> Result<ArtifactParts, Codegen
         outputs: graph.outputs().iter().map(port).collect(),
         op_counts: graph.op_counts(),
         targets: targets.iter().map(|t| t.name().to_string()).collect(),
+        mode: mode.name().to_string(),
         weights: infos,
     };
     Ok(ArtifactParts {

@@ -192,12 +192,18 @@ impl DType {
 
     /// Whether this is a signed integer type.
     pub fn is_signed_int(self) -> bool {
-        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::I4 | DType::I2)
+        matches!(
+            self,
+            DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::I4 | DType::I2
+        )
     }
 
     /// Whether this is an unsigned integer type.
     pub fn is_unsigned_int(self) -> bool {
-        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64 | DType::U4 | DType::U2)
+        matches!(
+            self,
+            DType::U8 | DType::U16 | DType::U32 | DType::U64 | DType::U4 | DType::U2
+        )
     }
 
     /// Whether values of this type can be negated (floats and signed integers).
@@ -300,7 +306,15 @@ mod tests {
         for d in DType::ALL.into_iter().filter(|d| d.is_narrow()) {
             assert_eq!(d.size_bytes(), 1, "{d}");
         }
-        assert_eq!((DType::I4.bits(), DType::U2.bits(), DType::F8E5M2.bits(), DType::F32.bits()), (4, 2, 8, 32));
+        assert_eq!(
+            (
+                DType::I4.bits(),
+                DType::U2.bits(),
+                DType::F8E5M2.bits(),
+                DType::F32.bits()
+            ),
+            (4, 2, 8, 32)
+        );
         assert!(DType::F8E4M3FN.is_float() && DType::F8E4M3FN.is_narrow_float());
         assert!(DType::I4.is_signed_int() && DType::U2.is_unsigned_int() && !DType::I4.is_narrow_float());
         assert!(!DType::I8.is_narrow() && !DType::F32.is_narrow());

@@ -146,10 +146,7 @@ mod tests {
     fn num_elements_is_checked() {
         assert_eq!(num_elements(&[2, 3, 4]), Ok(24));
         assert_eq!(num_elements(&[]), Ok(1));
-        assert!(matches!(
-            num_elements(&[usize::MAX, 2]),
-            Err(ShapeError::Overflow(_))
-        ));
+        assert!(matches!(num_elements(&[usize::MAX, 2]), Err(ShapeError::Overflow(_))));
         let sym = Shape(vec![Dim::Sym("n".into()), Dim::Fixed(3)]);
         assert!(matches!(sym.num_elements(), Err(ShapeError::NotFixed(_))));
     }

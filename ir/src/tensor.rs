@@ -165,8 +165,7 @@ impl Tensor {
 
     /// A rank-0 tensor holding `value`.
     pub fn scalar<T: Element>(value: T) -> Tensor {
-        Tensor::from_bytes(T::DTYPE, Vec::new(), bytemuck::bytes_of(&value))
-            .expect("one element always fits a scalar")
+        Tensor::from_bytes(T::DTYPE, Vec::new(), bytemuck::bytes_of(&value)).expect("one element always fits a scalar")
     }
 
     /// A tensor of zeros (all bytes zero).
@@ -258,13 +257,28 @@ impl Tensor {
         let b = self.bytes();
         Some(match self.dtype {
             DType::I64 => bytemuck::pod_collect_to_vec::<u8, i64>(b),
-            DType::I32 => bytemuck::pod_collect_to_vec::<u8, i32>(b).into_iter().map(i64::from).collect(),
-            DType::I16 => bytemuck::pod_collect_to_vec::<u8, i16>(b).into_iter().map(i64::from).collect(),
+            DType::I32 => bytemuck::pod_collect_to_vec::<u8, i32>(b)
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+            DType::I16 => bytemuck::pod_collect_to_vec::<u8, i16>(b)
+                .into_iter()
+                .map(i64::from)
+                .collect(),
             DType::I8 | DType::I4 | DType::I2 => b.iter().map(|&x| x as i8 as i64).collect(),
             DType::U8 | DType::U4 | DType::U2 => b.iter().map(|&x| x as i64).collect(),
-            DType::U16 => bytemuck::pod_collect_to_vec::<u8, u16>(b).into_iter().map(i64::from).collect(),
-            DType::U32 => bytemuck::pod_collect_to_vec::<u8, u32>(b).into_iter().map(i64::from).collect(),
-            DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b).into_iter().map(|x| x as i64).collect(),
+            DType::U16 => bytemuck::pod_collect_to_vec::<u8, u16>(b)
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+            DType::U32 => bytemuck::pod_collect_to_vec::<u8, u32>(b)
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+            DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b)
+                .into_iter()
+                .map(|x| x as i64)
+                .collect(),
             _ => return None,
         })
     }
@@ -281,15 +295,27 @@ impl Tensor {
                 .collect();
         }
         match self.dtype {
-            DType::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(b).into_iter().map(f64::from).collect(),
+            DType::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(b)
+                .into_iter()
+                .map(f64::from)
+                .collect(),
             DType::F64 => bytemuck::pod_collect_to_vec::<u8, f64>(b),
-            DType::F16 => bytemuck::pod_collect_to_vec::<u8, half::f16>(b).into_iter().map(f64::from).collect(),
-            DType::BF16 => bytemuck::pod_collect_to_vec::<u8, half::bf16>(b).into_iter().map(f64::from).collect(),
+            DType::F16 => bytemuck::pod_collect_to_vec::<u8, half::f16>(b)
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+            DType::BF16 => bytemuck::pod_collect_to_vec::<u8, half::bf16>(b)
+                .into_iter()
+                .map(f64::from)
+                .collect(),
             DType::Bool => b.iter().map(|&x| x as f64).collect(),
             _ => self
                 .to_i64_vec()
                 .map(|v| match self.dtype {
-                    DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b).into_iter().map(|x| x as f64).collect(),
+                    DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b)
+                        .into_iter()
+                        .map(|x| x as f64)
+                        .collect(),
                     _ => v.into_iter().map(|x| x as f64).collect(),
                 })
                 .unwrap_or_default(),
@@ -321,13 +347,23 @@ mod tests {
     #[test]
     fn length_is_checked() {
         let err = Tensor::from_bytes(DType::F32, vec![2, 2], &[0; 12]).unwrap_err();
-        assert!(matches!(err, TensorError::LengthMismatch { expected: 16, actual: 12, .. }));
+        assert!(matches!(
+            err,
+            TensorError::LengthMismatch {
+                expected: 16,
+                actual: 12,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn narrow_elements_are_checked_and_converted() {
         let err = Tensor::from_bytes(DType::U4, vec![2], &[15, 16]).unwrap_err();
-        assert!(matches!(err, TensorError::InvalidElement { index: 1, byte: 16, .. }), "{err}");
+        assert!(
+            matches!(err, TensorError::InvalidElement { index: 1, byte: 16, .. }),
+            "{err}"
+        );
         let t = Tensor::from_bytes(DType::I4, vec![3], &[0xF8, 7, 0xFF]).unwrap();
         assert_eq!(t.to_i64_vec(), Some(vec![-8, 7, -1]));
         assert_eq!(t.to_f64_vec(), vec![-8.0, 7.0, -1.0]);

@@ -166,7 +166,9 @@ fn check_types(graph: &Graph) -> Result<(), VerifyError> {
         for (k, (want, &r)) in inferred.iter().zip(&node.results).enumerate() {
             let have = graph.ty(r);
             if !compatible(want, have) {
-                return Err(type_error(format!("result {k} is declared {have} but the op gives {want}")));
+                return Err(type_error(format!(
+                    "result {k} is declared {have} but the op gives {want}"
+                )));
             }
         }
     }

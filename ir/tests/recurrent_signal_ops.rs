@@ -49,9 +49,7 @@ fn i64t(dims: &[usize]) -> Option<TensorType> {
 #[test]
 fn recurrent_layers() {
     let lstm = RnnAttrs {
-        cell: RnnCell::Lstm {
-            input_forget: false,
-        },
+        cell: RnnCell::Lstm { input_forget: false },
         direction: RnnDirection::Bidirectional,
         hidden_size: 3,
         activations: vec![
@@ -103,10 +101,7 @@ fn recurrent_layers() {
         clip: None,
         batch_major: false,
     };
-    let types = round_trip(
-        Op::Rnn(gru),
-        &[f32t(&[5, 2, 4]), f32t(&[1, 9, 4]), f32t(&[1, 9, 3])],
-    );
+    let types = round_trip(Op::Rnn(gru), &[f32t(&[5, 2, 4]), f32t(&[1, 9, 4]), f32t(&[1, 9, 3])]);
     assert_eq!(types[0], TensorType::fixed(DType::F32, &[5, 1, 2, 3]));
     // A weight of the wrong gate count is refused.
     let rnn = RnnAttrs {
@@ -127,16 +122,8 @@ fn recurrent_layers() {
 #[test]
 fn selection_ops() {
     let t = round_trip(
-        Op::NonMaxSuppression(NmsAttrs {
-            center_point_box: true,
-        }),
-        &[
-            f32t(&[1, 6, 4]),
-            f32t(&[1, 2, 6]),
-            i64t(&[1]),
-            f32t(&[1]),
-            None,
-        ],
+        Op::NonMaxSuppression(NmsAttrs { center_point_box: true }),
+        &[f32t(&[1, 6, 4]), f32t(&[1, 2, 6]), i64t(&[1]), f32t(&[1]), None],
     );
     assert_eq!(t[0].shape.0[1], Dim::Fixed(3));
     let t = round_trip(
@@ -173,10 +160,7 @@ fn selection_ops() {
         pool: vec![5, 6, 5, 7],
         weights: vec![0.5, 1.0, 1.5],
     };
-    let t = round_trip(
-        Op::TfIdfVectorizer(tf),
-        &[Some(TensorType::fixed(DType::I32, &[2, 6]))],
-    );
+    let t = round_trip(Op::TfIdfVectorizer(tf), &[Some(TensorType::fixed(DType::I32, &[2, 6]))]);
     assert_eq!(t[0], TensorType::fixed(DType::F32, &[2, 3]));
 }
 
@@ -234,10 +218,7 @@ fn signal_ops() {
 fn random_ops() {
     let t = round_trip(
         Op::Random(RandomAttrs {
-            dist: RandomDist::Normal {
-                mean: 1.0,
-                scale: 2.0,
-            },
+            dist: RandomDist::Normal { mean: 1.0, scale: 2.0 },
             dtype: DType::F64,
             shape: vec![2, 3],
             seed: Some(5.0),
@@ -247,10 +228,7 @@ fn random_ops() {
     assert_eq!(t[0], TensorType::fixed(DType::F64, &[2, 3]));
     round_trip(
         Op::RandomLike(RandomLikeAttrs {
-            dist: RandomDist::Uniform {
-                low: -1.0,
-                high: 1.0,
-            },
+            dist: RandomDist::Uniform { low: -1.0, high: 1.0 },
             dtype: None,
             seed: None,
         }),

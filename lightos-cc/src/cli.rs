@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use lightos_runtime::artifact::Artifact;
+use lightos_runtime::backend::Backend;
+use lightos_runtime::cpu::Mode;
 use lightos_runtime::model::Model;
 use lightos_runtime::npy::{read_npy, write_npy};
 
-use crate::compile::{artifact_parts, compile, default_output, CompileOptions};
+use crate::compile::{artifact_parts_with, compile, default_output, CompileOptions};
 use crate::error::CliError;
 
 /// Compile an ONNX model into a LightOS artifact (.lart).
@@ -37,6 +39,37 @@ pub struct CompileArgs {
     /// Print each pass's time and changes to stderr.
     #[arg(long = "time-passes")]
     pub time_passes: bool,
+    /// Numerics: `strict` is bit-identical to the reference backend, `fast` may use fma
+    /// and other orders but is still the same from run to run and for any thread count.
+    #[arg(long = "mode", value_name = "MODE", default_value = "fast", value_parser = ["strict", "fast"])]
+    pub mode: String,
+}
+
+/// The backend options shared by `run` and `bench`.
+#[derive(clap::Args, Debug)]
+pub struct BackendArgs {
+    /// `cpu` (native kernels, reference elsewhere) or `reference` (the numerical contract).
+    #[arg(long = "backend", value_name = "BACKEND", default_value = "cpu", value_parser = ["cpu", "reference"])]
+    pub backend: String,
+    /// Worker threads of the CPU backend (the bits never depend on it).
+    #[arg(long = "threads", value_name = "T", default_value_t = 1)]
+    pub threads: usize,
+}
+
+impl BackendArgs {
+    /// The backend these options select for `model`.
+    pub fn backend(&self, model: &Model) -> Result<Backend, CliError> {
+        if self.threads == 0 || self.threads > 256 {
+            return Err(CliError::Inputs(format!(
+                "--threads must be 1 to 256, got {}",
+                self.threads
+            )));
+        }
+        Ok(match self.backend.as_str() {
+            "reference" => Backend::Reference,
+            _ => model.cpu_backend(self.threads),
+        })
+    }
 }
 
 /// Run an artifact on input tensors and write its outputs as .npy files.
@@ -51,6 +84,30 @@ pub struct RunArgs {
     /// Folder for output_K.npy, one per graph output (created if missing).
     #[arg(long = "output-dir", value_name = "DIR")]
     pub output_dir: PathBuf,
+    /// Backend selection.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+/// Time an artifact: median and minimum latency, and peak memory.
+#[derive(Parser, Debug)]
+#[command(name = "lightos-cc bench")]
+pub struct BenchArgs {
+    /// The artifact.
+    pub artifact: PathBuf,
+    /// Inputs as for `run`; without them, inputs are made from a fixed seed (the model's
+    /// inputs must then have fixed shapes).
+    #[arg(long = "input", value_name = "[NAME=]FILE.npy")]
+    pub inputs: Vec<String>,
+    /// Timed runs (after one warm-up run).
+    #[arg(long = "iters", value_name = "N", default_value_t = 10)]
+    pub iters: usize,
+    /// Print one JSON line: {"median_ms": .., "min_ms": .., "peak_bytes": ..}.
+    #[arg(long = "json")]
+    pub json: bool,
+    /// Backend selection.
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 /// Print an artifact's manifest: inputs, outputs, op counts and sizes.
@@ -70,6 +127,8 @@ pub enum Command {
     Run(RunArgs),
     /// Describe an artifact.
     Inspect(InspectArgs),
+    /// Time an artifact.
+    Bench(BenchArgs),
 }
 
 /// Parses the arguments (program name first). Clap's errors, `--help` and `--version`
@@ -79,6 +138,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, clap::Error> {
     match sub {
         Some("run") => RunArgs::try_parse_from(args.into_iter().skip(1)).map(Command::Run),
         Some("inspect") => InspectArgs::try_parse_from(args.into_iter().skip(1)).map(Command::Inspect),
+        Some("bench") => BenchArgs::try_parse_from(args.into_iter().skip(1)).map(Command::Bench),
         _ => CompileArgs::try_parse_from(args).map(Command::Compile),
     }
 }
@@ -89,6 +149,7 @@ pub fn execute(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Compile(a) => compile_command(a, out),
         Command::Run(a) => run_command(a),
         Command::Inspect(a) => inspect_command(a, out),
+        Command::Bench(a) => crate::bench::bench_command(a, out),
     }
 }
 
@@ -118,7 +179,12 @@ fn compile_command(a: CompileArgs, out: &mut dyn Write) -> Result<(), CliError> 
             if r.disabled {
                 eprintln!("{}: disabled", r.name);
             } else {
-                eprintln!("{}: {:.3} ms, {} changes", r.name, r.duration.as_secs_f64() * 1e3, r.stats.changed);
+                eprintln!(
+                    "{}: {:.3} ms, {} changes",
+                    r.name,
+                    r.duration.as_secs_f64() * 1e3,
+                    r.stats.changed
+                );
             }
         }
     }
@@ -126,20 +192,21 @@ fn compile_command(a: CompileArgs, out: &mut dyn Write) -> Result<(), CliError> 
     if emit_ir {
         write_out(out, &lightos_ir::text::print_graph(&compiled.graph))?;
     }
+    let mode = Mode::from_name(&a.mode).unwrap_or_default();
     let output = match (a.output, emit_ir) {
         (Some(o), _) => Some(o),
         (None, false) => Some(default_output(&a.model)),
         (None, true) => None,
     };
     if let Some(path) = output {
-        artifact_parts(&compiled.graph)?.write_to(&path)?;
+        artifact_parts_with(&compiled.graph, mode)?.write_to(&path)?;
     }
     Ok(())
 }
 
 /// Binds `--input` arguments to graph inputs: named ones by name, plain ones to the
 /// remaining inputs in order.
-fn bind_inputs(model: &Model, args: &[String]) -> Result<Vec<PathBuf>, CliError> {
+pub(crate) fn bind_inputs(model: &Model, args: &[String]) -> Result<Vec<PathBuf>, CliError> {
     let names: Vec<&str> = model.graph().inputs().iter().map(|p| p.name.as_str()).collect();
     let mut bound: Vec<Option<PathBuf>> = vec![None; names.len()];
     let mut plain = Vec::new();
@@ -173,10 +240,9 @@ fn bind_inputs(model: &Model, args: &[String]) -> Result<Vec<PathBuf>, CliError>
         .collect()
 }
 
-fn run_command(a: RunArgs) -> Result<(), CliError> {
-    let model = Model::load(&a.artifact)?;
-    let files = bind_inputs(&model, &a.inputs)?;
-    let inputs = files
+/// Reads the `--input` files bound to the model's inputs, in graph-input order.
+pub(crate) fn read_inputs(model: &Model, args: &[String]) -> Result<Vec<lightos_ir::Tensor>, CliError> {
+    bind_inputs(model, args)?
         .iter()
         .map(|f| {
             read_npy(f).map_err(|source| CliError::Npy {
@@ -184,8 +250,13 @@ fn run_command(a: RunArgs) -> Result<(), CliError> {
                 source,
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let outputs = model.run(&inputs)?;
+        .collect()
+}
+
+fn run_command(a: RunArgs) -> Result<(), CliError> {
+    let model = Model::load(&a.artifact)?;
+    let inputs = read_inputs(&model, &a.inputs)?;
+    let outputs = model.run_on(a.backend.backend(&model)?, &inputs)?;
     std::fs::create_dir_all(&a.output_dir).map_err(|source| CliError::Io {
         action: "create",
         path: a.output_dir.clone(),
@@ -212,13 +283,14 @@ fn port_line(p: &lightos_runtime::model::PortInfo) -> String {
 fn describe(path: &Path, artifact: &Artifact, model: &Model) -> String {
     let m = model.manifest();
     let mut s = format!(
-        "artifact: {} ({} bytes, checksum {:016x})\ngraph: {}\nproducer: {}\ntargets: {}\n",
+        "artifact: {} ({} bytes, checksum {:016x})\ngraph: {}\nproducer: {}\ntargets: {}\nmode: {}\n",
         path.display(),
         artifact.as_bytes().len(),
         artifact.checksum(),
         m.graph,
         m.producer,
-        m.targets.join(", ")
+        m.targets.join(", "),
+        m.mode
     );
     s.push_str("inputs:\n");
     m.inputs.iter().for_each(|p| s.push_str(&port_line(p)));
@@ -229,10 +301,26 @@ fn describe(path: &Path, artifact: &Artifact, model: &Model) -> String {
     for (op, n) in &m.op_counts {
         s.push_str(&format!("  {op}: {n}\n"));
     }
-    s.push_str(&format!("weights: {} tensors, {} bytes\n", m.weights.len(), m.weight_bytes()));
+    s.push_str(&format!(
+        "weights: {} tensors, {} bytes\n",
+        m.weights.len(),
+        m.weight_bytes()
+    ));
+    match lightos_runtime::plan::MemoryPlan::new(model.graph()) {
+        Ok(plan) => s.push_str(&format!(
+            "memory plan: peak {} bytes in one arena ({} buffers, {} bytes without reuse)\n",
+            plan.arena_bytes,
+            plan.slots.len(),
+            plan.unshared_bytes()
+        )),
+        Err(e) => s.push_str(&format!("memory plan: made at run time ({e})\n")),
+    }
     s.push_str("sections:\n");
     for sec in artifact.sections() {
-        s.push_str(&format!("  {} ({}): {} bytes at offset {}\n", sec.name, sec.kind, sec.len, sec.offset));
+        s.push_str(&format!(
+            "  {} ({}): {} bytes at offset {}\n",
+            sec.name, sec.kind, sec.len, sec.offset
+        ));
     }
     s
 }

@@ -8,6 +8,7 @@ use lightos_codegen::ArtifactParts;
 use lightos_frontend::onnx::{import_model_with, load_model, ImportOptions};
 use lightos_ir::Graph;
 use lightos_passes::{default_pipeline, PassReport};
+use lightos_runtime::cpu::Mode;
 use lightos_targets::Target;
 
 use crate::error::CliError;
@@ -33,12 +34,16 @@ pub struct Compiled {
 
 /// Loads a model file (ONNX) into the IR.
 pub fn load_graph(path: &Path) -> Result<Graph, CliError> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "onnx" => {
             let onnx_error = |source| CliError::Onnx {
                 path: path.to_path_buf(),
-                source,
+                source: Box::new(source),
             };
             let (model, dir) = load_model(path).map_err(onnx_error)?;
             import_model_with(&model, Some(&dir), &import_options()).map_err(onnx_error)
@@ -82,9 +87,14 @@ pub fn compile(path: &Path, options: &CompileOptions, print: &mut dyn FnMut(&str
     })
 }
 
-/// The artifact parts of a compiled graph.
+/// The artifact parts of a compiled graph, in the default numerics mode (fast).
 pub fn artifact_parts(graph: &Graph) -> Result<ArtifactParts, CliError> {
-    Ok(lightos_codegen::lower(graph, &[Target::Reference])?)
+    artifact_parts_with(graph, Mode::Fast)
+}
+
+/// The artifact parts of a compiled graph for numerics `mode`.
+pub fn artifact_parts_with(graph: &Graph, mode: Mode) -> Result<ArtifactParts, CliError> {
+    Ok(lightos_codegen::lower(graph, &[Target::Reference], mode)?)
 }
 
 /// The default artifact path: the model's stem plus `.lart`, next to it.

@@ -25,20 +25,20 @@ pub enum CliError {
         /// The model.
         path: PathBuf,
         /// The frontend's error.
-        source: lightos_frontend::onnx::OnnxError,
+        source: Box<lightos_frontend::onnx::OnnxError>,
     },
     /// A pass failed.
     #[error(transparent)]
-    Pass(#[from] lightos_passes::PassError),
+    Pass(Box<lightos_passes::PassError>),
     /// Code generation failed.
     #[error(transparent)]
-    Codegen(#[from] lightos_codegen::CodegenError),
+    Codegen(Box<lightos_codegen::CodegenError>),
     /// The artifact could not be loaded.
     #[error(transparent)]
-    Load(#[from] lightos_runtime::model::LoadError),
+    Load(Box<lightos_runtime::model::LoadError>),
     /// Running the model failed.
     #[error("run failed: {0}")]
-    Run(#[from] lightos_runtime::reference::RunError),
+    Run(Box<lightos_runtime::reference::RunError>),
     /// An input or output file could not be read or written.
     #[error("{}: {source}", path.display())]
     Npy {
@@ -60,4 +60,21 @@ pub enum CliError {
     /// The inputs given to `run` do not bind the model's inputs.
     #[error("{0}")]
     Inputs(String),
+}
+
+macro_rules! boxed_from {
+    ($($variant:ident($t:ty)),* $(,)?) => {
+        $(impl From<$t> for CliError {
+            fn from(e: $t) -> Self {
+                CliError::$variant(Box::new(e))
+            }
+        })*
+    };
+}
+
+boxed_from! {
+    Pass(lightos_passes::PassError),
+    Codegen(lightos_codegen::CodegenError),
+    Load(lightos_runtime::model::LoadError),
+    Run(lightos_runtime::reference::RunError),
 }

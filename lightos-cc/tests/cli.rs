@@ -9,11 +9,16 @@ use lightos_runtime::npy::read_npy;
 const FIXTURES: [&str; 4] = ["digits_mlp", "digits_cnn", "lenet_bn", "tiny_transformer"];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/fixtures")
+        .join(name)
 }
 
 fn cc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lightos-cc")).args(args).output().expect("run lightos-cc")
+    Command::new(env!("CARGO_BIN_EXE_lightos-cc"))
+        .args(args)
+        .output()
+        .expect("run lightos-cc")
 }
 
 fn ok(out: &Output) -> String {
@@ -43,13 +48,23 @@ fn every_fixture_matches_pytorch_through_the_cli() {
     for name in FIXTURES {
         let art = compile_into(name, dir.path());
         let out_dir = dir.path().join(format!("{name}_out"));
-        ok(&cc(&["run", s(&art), "--input", s(&fixture(&format!("{name}_in.npy"))), "--output-dir", s(&out_dir)]));
-        let got = read_npy(&out_dir.join("output_0.npy")).unwrap();
-        let want = read_npy(&fixture(&format!("{name}_out.npy"))).unwrap();
+        ok(&cc(&[
+            "run",
+            s(&art),
+            "--input",
+            s(&fixture(&format!("{name}_in.npy"))),
+            "--output-dir",
+            s(&out_dir),
+        ]));
+        let got = read_npy(out_dir.join("output_0.npy")).unwrap();
+        let want = read_npy(fixture(&format!("{name}_out.npy"))).unwrap();
         assert_eq!(got.dims(), want.dims(), "{name}");
         let (g, w) = (got.to_f64_vec(), want.to_f64_vec());
         for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{name}: element {i} is {a}, PyTorch gives {b}");
+            assert!(
+                (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
+                "{name}: element {i} is {a}, PyTorch gives {b}"
+            );
         }
     }
 }
@@ -86,7 +101,13 @@ fn inspect_prints_the_manifest() {
 
 #[test]
 fn emit_ir_and_print_after_show_the_ir() {
-    let text = ok(&cc(&[s(&fixture("digits_mlp.onnx")), "--emit", "ir", "--print-after", "fold"]));
+    let text = ok(&cc(&[
+        s(&fixture("digits_mlp.onnx")),
+        "--emit",
+        "ir",
+        "--print-after",
+        "fold",
+    ]));
     assert!(text.starts_with("// IR after pass `fold`\ngraph "), "{text}");
     assert_eq!(text.matches("= gemm(").count(), 6, "{text}");
 }
@@ -100,7 +121,14 @@ fn errors_are_one_clear_line_and_a_failure_code() {
     assert!(err.starts_with("error: ") && err.contains("nope.onnx"), "{err}");
 
     let art = compile_into("digits_mlp", dir.path());
-    let wrong = cc(&["run", s(&art), "--input", s(&fixture("digits_cnn_in.npy")), "--output-dir", s(dir.path())]);
+    let wrong = cc(&[
+        "run",
+        s(&art),
+        "--input",
+        s(&fixture("digits_cnn_in.npy")),
+        "--output-dir",
+        s(dir.path()),
+    ]);
     assert_eq!(wrong.status.code(), Some(1));
     let err = String::from_utf8_lossy(&wrong.stderr);
     assert!(err.contains("input \"input\" must have shape [8, 64]"), "{err}");

@@ -29,7 +29,10 @@ fn refs() -> PathBuf {
 }
 
 fn cc(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lightos-cc")).args(args).output().expect("run lightos-cc")
+    Command::new(env!("CARGO_BIN_EXE_lightos-cc"))
+        .args(args)
+        .output()
+        .expect("run lightos-cc")
 }
 
 fn check(out: Output, what: &str) {
@@ -41,8 +44,34 @@ fn assert_close(got: &Path, want: &Path, rtol: f64, atol: f64, what: &str) {
     let (g, w) = (read_npy(got).unwrap(), read_npy(want).unwrap());
     assert_eq!(g.dims(), w.dims(), "{what}: dims");
     for (i, (a, b)) in g.to_f64_vec().iter().zip(w.to_f64_vec()).enumerate() {
-        assert!((a - b).abs() <= atol + rtol * b.abs(), "{what}: element {i} is {a}, ONNX Runtime gives {b}");
+        assert!(
+            (a - b).abs() <= atol + rtol * b.abs(),
+            "{what}: element {i} is {a}, ONNX Runtime gives {b}"
+        );
     }
+}
+
+/// Runs `art` on `input` with extra `run` arguments; returns the output folder.
+fn run(art: &Path, input: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args: Vec<&Path> = vec![
+        Path::new("run"),
+        art,
+        Path::new("--input"),
+        input,
+        Path::new("--output-dir"),
+        out,
+    ];
+    args.extend(extra.iter().map(Path::new));
+    check(cc(&args), &art.display().to_string());
+    out.to_path_buf()
+}
+
+/// Whether two output folders hold byte-identical `output_K.npy` files.
+fn same_bits(a: &Path, b: &Path, outputs: usize) -> bool {
+    (0..outputs).all(|k| {
+        let file = format!("output_{k}.npy");
+        std::fs::read(a.join(&file)).unwrap() == std::fs::read(b.join(&file)).unwrap()
+    })
 }
 
 #[test]
@@ -53,19 +82,59 @@ fn light_models_match_onnx_runtime() {
         let model = refs.join(format!("light_{name}.onnx"));
         let art = work.path().join(format!("{name}.lart"));
         check(cc(&[&model, Path::new("-o"), &art]), name);
-        let out = work.path().join(name);
         let input = refs.join(format!("light_{name}_in.npy"));
-        check(
-            cc(&[Path::new("run"), &art, Path::new("--input"), &input, Path::new("--output-dir"), &out]),
-            name,
+        let out = run(&art, &input, &work.path().join(name), &[]);
+        let out2 = run(
+            &art,
+            &input,
+            &work.path().join(format!("{name}_t2")),
+            &["--threads", "2"],
         );
         let mut k = 0;
         while refs.join(format!("light_{name}_out_{k}.npy")).exists() {
             let want = refs.join(format!("light_{name}_out_{k}.npy"));
-            assert_close(&out.join(format!("output_{k}.npy")), &want, 1e-3, 1e-4, &format!("{name} output {k}"));
+            assert_close(
+                &out.join(format!("output_{k}.npy")),
+                &want,
+                1e-3,
+                1e-4,
+                &format!("{name} output {k}"),
+            );
             k += 1;
         }
         assert!(k > 0, "{name}: no reference outputs");
+        assert!(
+            same_bits(&out, &out2, k),
+            "{name}: fast mode differs between 1 and 2 threads"
+        );
+
+        let strict = work.path().join(format!("{name}_strict.lart"));
+        check(
+            cc(&[
+                &model,
+                Path::new("-o"),
+                &strict,
+                Path::new("--mode"),
+                Path::new("strict"),
+            ]),
+            name,
+        );
+        let native = run(
+            &strict,
+            &input,
+            &work.path().join(format!("{name}_strict")),
+            &["--threads", "2"],
+        );
+        let reference = run(
+            &strict,
+            &input,
+            &work.path().join(format!("{name}_ref")),
+            &["--backend", "reference"],
+        );
+        assert!(
+            same_bits(&native, &reference, k),
+            "{name}: strict CPU output is not bit-identical to the reference"
+        );
     }
 }
 
@@ -81,11 +150,24 @@ fn dynamic_batch_compiles_once_and_runs_at_batch_1_3_and_8() {
             let out = work.path().join(format!("{name}_{batch}"));
             let input = refs.join(format!("{name}_b{batch}_in.npy"));
             check(
-                cc(&[Path::new("run"), &art, Path::new("--input"), &input, Path::new("--output-dir"), &out]),
+                cc(&[
+                    Path::new("run"),
+                    &art,
+                    Path::new("--input"),
+                    &input,
+                    Path::new("--output-dir"),
+                    &out,
+                ]),
                 name,
             );
             let want = refs.join(format!("{name}_b{batch}_out.npy"));
-            assert_close(&out.join("output_0.npy"), &want, 1e-4, 1e-5, &format!("{name} at batch {batch}"));
+            assert_close(
+                &out.join("output_0.npy"),
+                &want,
+                1e-4,
+                1e-5,
+                &format!("{name} at batch {batch}"),
+            );
         }
     }
 }

@@ -28,7 +28,13 @@ impl Pass for DeadCodeElimination {
             }
         }
         let removed = live.iter().filter(|l| !**l).count();
-        Ok((rebuild(&graph, &live), PassStats { changed: removed, notes: vec![] }))
+        Ok((
+            rebuild(&graph, &live),
+            PassStats {
+                changed: removed,
+                notes: vec![],
+            },
+        ))
     }
 }
 

@@ -66,9 +66,12 @@ impl ConstantFolding {
                 },
             }
         }
-        let result_bytes = graph.ty(node.results[0]).shape.num_elements().ok().and_then(|n| {
-            n.checked_mul(graph.ty(node.results[0]).dtype.size_bytes())
-        });
+        let result_bytes = graph
+            .ty(node.results[0])
+            .shape
+            .num_elements()
+            .ok()
+            .and_then(|n| n.checked_mul(graph.ty(node.results[0]).dtype.size_bytes()));
         if result_bytes.is_none_or(|b| b > self.max_result_bytes) {
             return Ok(None);
         }

@@ -103,7 +103,11 @@ impl PassManager {
 
     /// Runs the pipeline. `print` receives the pass name and IR text for each pass in
     /// the print-after set.
-    pub fn run(&self, mut graph: Graph, print: &mut dyn FnMut(&str, &str)) -> Result<(Graph, Vec<PassReport>), PassError> {
+    pub fn run(
+        &self,
+        mut graph: Graph,
+        print: &mut dyn FnMut(&str, &str),
+    ) -> Result<(Graph, Vec<PassReport>), PassError> {
         let mut reports = Vec::with_capacity(self.passes.len());
         for pass in &self.passes {
             let name = pass.name();

@@ -4,8 +4,11 @@
 //! It depends on the IR crate only, so a deployed binary never links the compiler.
 
 pub mod artifact;
+pub mod backend;
 pub mod cpu;
 pub mod math;
 pub mod model;
+pub mod native;
 pub mod npy;
+pub mod plan;
 pub mod reference;

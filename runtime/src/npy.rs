@@ -46,9 +46,7 @@ pub enum NpyError {
     #[error("not a NumPy .npy file (bad magic)")]
     NotNpy,
     /// The data ends before the header or the array data does.
-    #[error(
-        "truncated .npy file: the {what} needs {expected} bytes but only {actual} are present"
-    )]
+    #[error("truncated .npy file: the {what} needs {expected} bytes but only {actual} are present")]
     Truncated {
         /// What was cut: `preamble`, `header` or `array data`.
         what: &'static str,
@@ -69,9 +67,7 @@ pub enum NpyError {
     #[error("malformed .npy header: {0}")]
     BadHeader(String),
     /// A dtype with no LightOS equivalent.
-    #[error(
-        "unsupported .npy dtype {0}; supported are <f2 <f4 <f8 |i1 <i2 <i4 <i8 |u1 <u2 <u4 <u8 |b1"
-    )]
+    #[error("unsupported .npy dtype {0}; supported are <f2 <f4 <f8 |i1 <i2 <i4 <i8 |u1 <u2 <u4 <u8 |b1")]
     UnsupportedDType(String),
     /// Big-endian data.
     #[error(
@@ -178,10 +174,7 @@ pub fn encode_npy(tensor: &Tensor) -> Result<Vec<u8>, NpyError> {
         [d] => format!("({d},)"),
         dims => format!(
             "({})",
-            dims.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
         ),
     };
     let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
@@ -282,18 +275,12 @@ fn parse_header(header: &str) -> Result<(DType, Vec<usize>), NpyError> {
     let bad = |m: String| NpyError::BadHeader(m);
     let value = Parser::new(header).parse_all()?;
     let Value::Dict(entries) = value else {
-        return Err(bad(format!(
-            "expected a dictionary, found {}",
-            value.kind()
-        )));
+        return Err(bad(format!("expected a dictionary, found {}", value.kind())));
     };
     let (mut descr, mut fortran, mut shape) = (None, None, None);
     for (key, value) in entries {
         let Value::Str(key) = key else {
-            return Err(bad(format!(
-                "a dictionary key is {}, not a string",
-                key.kind()
-            )));
+            return Err(bad(format!("a dictionary key is {}, not a string", key.kind())));
         };
         let slot = match key.as_str() {
             "descr" => &mut descr,
@@ -318,19 +305,15 @@ fn parse_header(header: &str) -> Result<(DType, Vec<usize>), NpyError> {
     match fortran.ok_or_else(|| missing("fortran_order"))? {
         Value::Bool(false) => {}
         Value::Bool(true) => return Err(NpyError::FortranOrder),
-        v => {
-            return Err(bad(format!(
-                "'fortran_order' is {}, not True or False",
-                v.kind()
-            )))
-        }
+        v => return Err(bad(format!("'fortran_order' is {}, not True or False", v.kind()))),
     }
     let dims = match shape.ok_or_else(|| missing("shape"))? {
         Value::Tuple(items) => items
             .into_iter()
             .map(|v| match v {
-                Value::Int(n) => usize::try_from(n)
-                    .map_err(|_| bad(format!("the dimension {n} in 'shape' is out of range"))),
+                Value::Int(n) => {
+                    usize::try_from(n).map_err(|_| bad(format!("the dimension {n} in 'shape' is out of range")))
+                }
                 v => Err(bad(format!("'shape' holds {}, not an integer", v.kind()))),
             })
             .collect::<Result<Vec<_>, _>>()?,
@@ -618,17 +601,9 @@ mod tests {
 
     #[test]
     fn round_trip_every_numpy_dtype() {
-        round_trip(
-            &Tensor::from_vec(
-                vec![2, 3],
-                vec![1.5f32, -2.0, 0.0, f32::MAX, f32::MIN_POSITIVE, -0.0],
-            )
-            .unwrap(),
-        );
+        round_trip(&Tensor::from_vec(vec![2, 3], vec![1.5f32, -2.0, 0.0, f32::MAX, f32::MIN_POSITIVE, -0.0]).unwrap());
         round_trip(&Tensor::from_vec(vec![3], vec![1.5f64, -1e300, 7.0]).unwrap());
-        round_trip(
-            &Tensor::from_vec(vec![2], vec![f16::from_f32(0.5), f16::from_f32(-3.0)]).unwrap(),
-        );
+        round_trip(&Tensor::from_vec(vec![2], vec![f16::from_f32(0.5), f16::from_f32(-3.0)]).unwrap());
         round_trip(&Tensor::from_vec(vec![4], vec![i8::MIN, -1, 0, i8::MAX]).unwrap());
         round_trip(&Tensor::from_vec(vec![2, 1], vec![i16::MIN, i16::MAX]).unwrap());
         round_trip(&Tensor::from_vec(vec![1, 2], vec![i32::MIN, i32::MAX]).unwrap());
@@ -658,8 +633,7 @@ mod tests {
         let header = std::str::from_utf8(&bytes[10..128]).unwrap();
         assert!(header.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (8, 64), }"));
         let s = encode_npy(&Tensor::scalar(1u8)).unwrap();
-        assert!(String::from_utf8_lossy(&s)
-            .contains("'descr': '|u1', 'fortran_order': False, 'shape': ()"));
+        assert!(String::from_utf8_lossy(&s).contains("'descr': '|u1', 'fortran_order': False, 'shape': ()"));
         let v = encode_npy(&Tensor::from_vec(vec![3], vec![1i64, 2, 3]).unwrap()).unwrap();
         assert!(String::from_utf8_lossy(&v).contains("'shape': (3,)"));
     }
@@ -715,11 +689,7 @@ mod tests {
             "{'shape': (2L,), 'fortran_order': False, 'descr': '<f4'}",
             "  {'descr':'=f4','fortran_order':False,'shape':(2,),}  ",
         ] {
-            assert_eq!(
-                parse_npy(&header_file(1, dict, &data)).unwrap(),
-                expect,
-                "{dict}"
-            );
+            assert_eq!(parse_npy(&header_file(1, dict, &data)).unwrap(), expect, "{dict}");
         }
         // One-byte types with any byte-order mark.
         for descr in ["|i1", "<i1", ">i1", "=i1"] {
@@ -728,17 +698,10 @@ mod tests {
                 &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,)}}"),
                 &[0xff],
             );
-            assert_eq!(
-                parse_npy(&b).unwrap(),
-                Tensor::from_vec(vec![1], vec![-1i8]).unwrap()
-            );
+            assert_eq!(parse_npy(&b).unwrap(), Tensor::from_vec(vec![1], vec![-1i8]).unwrap());
         }
         // Booleans are normalized to 0 or 1.
-        let b = header_file(
-            1,
-            "{'descr': '|b1', 'fortran_order': False, 'shape': (2,)}",
-            &[0, 7],
-        );
+        let b = header_file(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,)}", &[0, 7]);
         assert_eq!(parse_npy(&b).unwrap().as_bool_bytes().unwrap(), &[0, 1]);
     }
 
@@ -754,27 +717,15 @@ mod tests {
         let f4 = |dict: &str, data: &[u8]| header_file(1, dict, data);
         let ok_data = [0u8; 8];
         // Big-endian, Fortran order, unsupported dtypes.
-        let e = parse_npy(&f4(
-            "{'descr': '>f4', 'fortran_order': False, 'shape': (2,)}",
-            &ok_data,
-        ))
-        .unwrap_err();
+        let e = parse_npy(&f4("{'descr': '>f4', 'fortran_order': False, 'shape': (2,)}", &ok_data)).unwrap_err();
         assert!(matches!(&e, NpyError::BigEndian(d) if d == ">f4"), "{e}");
         assert!(e.to_string().contains("big-endian"));
-        let e = parse_npy(&f4(
-            "{'descr': '<f4', 'fortran_order': True, 'shape': (2,)}",
-            &ok_data,
-        ))
-        .unwrap_err();
+        let e = parse_npy(&f4("{'descr': '<f4', 'fortran_order': True, 'shape': (2,)}", &ok_data)).unwrap_err();
         assert!(matches!(e, NpyError::FortranOrder), "{e}");
         assert!(e.to_string().contains("Fortran-order"));
-        for descr in [
-            "<c8", "<U3", "|O", "<M8[ns]", "<V2", "bfloat16", "", "|f4", "<f16",
-        ] {
+        for descr in ["<c8", "<U3", "|O", "<M8[ns]", "<V2", "bfloat16", "", "|f4", "<f16"] {
             let d = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (2,)}}");
-            expect_err(&f4(&d, &ok_data), |e| {
-                matches!(e, NpyError::UnsupportedDType(_))
-            });
+            expect_err(&f4(&d, &ok_data), |e| matches!(e, NpyError::UnsupportedDType(_)));
         }
         expect_err(
             &f4(
@@ -820,9 +771,7 @@ mod tests {
         // Header length larger than the file.
         let mut long = good.clone();
         long[8..10].copy_from_slice(&u16::MAX.to_le_bytes());
-        expect_err(&long, |e| {
-            matches!(e, NpyError::Truncated { what: "header", .. })
-        });
+        expect_err(&long, |e| matches!(e, NpyError::Truncated { what: "header", .. }));
         // Bad headers.
         for dict in [
             "",
@@ -855,9 +804,7 @@ mod tests {
         }
         // Deep nesting is refused, not a stack overflow.
         let deep = format!("{}{}", "(".repeat(100_000), ")".repeat(100_000));
-        expect_err(&header_file(2, &deep, &[]), |e| {
-            matches!(e, NpyError::BadHeader(_))
-        });
+        expect_err(&header_file(2, &deep, &[]), |e| matches!(e, NpyError::BadHeader(_)));
         // Non-UTF-8 header.
         let mut bad = good.clone();
         bad[12] = 0xff;
@@ -868,7 +815,10 @@ mod tests {
     fn narrow_types_cannot_be_written() {
         for d in DType::ALL.into_iter().filter(|d| d.is_narrow()) {
             let t = Tensor::zeros(d, vec![2]).unwrap();
-            assert!(matches!(encode_npy(&t), Err(NpyError::NoNumpyDType(x)) if x == d), "{d}");
+            assert!(
+                matches!(encode_npy(&t), Err(NpyError::NoNumpyDType(x)) if x == d),
+                "{d}"
+            );
         }
     }
 
@@ -880,11 +830,7 @@ mod tests {
         assert!(e.to_string().contains("NumPy has no bf16 dtype"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         assert!(write_npy(dir.path().join("b.npy"), &t).is_err());
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "nothing written"
-        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
     }
 
     #[test]
@@ -894,10 +840,7 @@ mod tests {
         fs::write(&path, b"hello").unwrap();
         let e = read_npy(&path).unwrap_err();
         assert!(matches!(e.innermost(), NpyError::NotNpy));
-        assert!(
-            e.to_string().contains("bad.npy: not a NumPy .npy file"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("bad.npy: not a NumPy .npy file"), "{e}");
     }
 
     #[test]

@@ -23,10 +23,18 @@ pub const FIXTURES: [&str; 4] = ["digits_mlp", "digits_cnn", "lenet_bn", "tiny_t
 /// bools exactly. Returns a description of the first mismatch.
 pub fn compare(actual: &Tensor, expected: &Tensor, rtol: f64, atol: f64) -> Result<(), String> {
     if actual.dtype() != expected.dtype() {
-        return Err(format!("dtype {} where {} was expected", actual.dtype(), expected.dtype()));
+        return Err(format!(
+            "dtype {} where {} was expected",
+            actual.dtype(),
+            expected.dtype()
+        ));
     }
     if actual.dims() != expected.dims() {
-        return Err(format!("dims {:?} where {:?} were expected", actual.dims(), expected.dims()));
+        return Err(format!(
+            "dims {:?} where {:?} were expected",
+            actual.dims(),
+            expected.dims()
+        ));
     }
     if !actual.dtype().is_float() {
         if actual.bytes() == expected.bytes() {
@@ -34,7 +42,11 @@ pub fn compare(actual: &Tensor, expected: &Tensor, rtol: f64, atol: f64) -> Resu
         }
         let (a, e) = (actual.to_f64_vec(), expected.to_f64_vec());
         let i = (0..a.len()).find(|&i| a[i] != e[i]).unwrap_or(0);
-        return Err(format!("element {i} is {} where {} was expected (exact match required)", a.get(i).copied().unwrap_or(f64::NAN), e.get(i).copied().unwrap_or(f64::NAN)));
+        return Err(format!(
+            "element {i} is {} where {} was expected (exact match required)",
+            a.get(i).copied().unwrap_or(f64::NAN),
+            e.get(i).copied().unwrap_or(f64::NAN)
+        ));
     }
     let (a, e) = (actual.to_f64_vec(), expected.to_f64_vec());
     for i in 0..a.len() {
@@ -47,7 +59,9 @@ pub fn compare(actual: &Tensor, expected: &Tensor, rtol: f64, atol: f64) -> Resu
             (x - y).abs() <= atol + rtol * y.abs()
         };
         if !ok {
-            return Err(format!("element {i} is {x} where {y} was expected (rtol {rtol}, atol {atol})"));
+            return Err(format!(
+                "element {i} is {x} where {y} was expected (rtol {rtol}, atol {atol})"
+            ));
         }
     }
     Ok(())

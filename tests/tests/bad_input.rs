@@ -80,7 +80,9 @@ fn truncated_protobuf_is_a_decode_error() {
 
 #[test]
 fn garbage_protobuf_is_a_decode_error() {
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let err = decode_model(&garbage).unwrap_err();
     assert!(matches!(err, OnnxError::Decode { .. }), "{err}");
 }
@@ -105,7 +107,9 @@ fn cyclic_graph_is_refused_naming_the_nodes() {
     );
     let err = import_model(&m, None).unwrap_err();
     match &err {
-        OnnxError::Cycle { nodes } => assert!(nodes.contains(&"first".to_string()) && nodes.contains(&"second".to_string())),
+        OnnxError::Cycle { nodes } => {
+            assert!(nodes.contains(&"first".to_string()) && nodes.contains(&"second".to_string()))
+        }
         other => panic!("expected a cycle error, got {other}"),
     }
 }
@@ -117,7 +121,10 @@ fn duplicate_value_names_are_refused() {
         vec![],
     );
     let err = import_model(&m, None).unwrap_err();
-    assert!(matches!(&err, OnnxError::DuplicateValue { value, .. } if value == "y"), "{err}");
+    assert!(
+        matches!(&err, OnnxError::DuplicateValue { value, .. } if value == "y"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -145,7 +152,14 @@ fn raw_data_of_the_wrong_length_is_refused() {
     let m = model(vec![node("Add", "add", &["x", "w"], &["y"])], vec![w]);
     let err = import_model(&m, None).unwrap_err();
     assert!(
-        matches!(&err, OnnxError::RawDataLength { expected: 8, actual: 7, .. }),
+        matches!(
+            &err,
+            OnnxError::RawDataLength {
+                expected: 8,
+                actual: 7,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -196,11 +210,18 @@ fn unsupported_ops_are_reported_all_at_once() {
 }
 
 fn compiled_fixture(dir: &std::path::Path) -> std::path::PathBuf {
-    let graph = lightos_cc::compile(&fixtures_dir().join("digits_mlp.onnx"), &Default::default(), &mut |_, _| {})
-        .expect("fixture compiles")
-        .graph;
+    let graph = lightos_cc::compile(
+        &fixtures_dir().join("digits_mlp.onnx"),
+        &Default::default(),
+        &mut |_, _| {},
+    )
+    .expect("fixture compiles")
+    .graph;
     let out = dir.join("digits_mlp.lart");
-    lightos_cc::compile::artifact_parts(&graph).unwrap().write_to(&out).unwrap();
+    lightos_cc::compile::artifact_parts(&graph)
+        .unwrap()
+        .write_to(&out)
+        .unwrap();
     out
 }
 
@@ -213,7 +234,10 @@ fn corrupted_artifact_is_refused() {
     bytes[mid] ^= 0x40;
     fs::write(&path, &bytes).unwrap();
     let err = Model::load(&path).err().expect("corrupted artifact must be refused");
-    assert!(matches!(err, LoadError::Artifact(ArtifactError::Corrupted { .. })), "{err}");
+    assert!(
+        matches!(err, LoadError::Artifact(ArtifactError::Corrupted { .. })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -222,8 +246,14 @@ fn wrong_input_shape_or_dtype_is_refused_at_run_time() {
     let model = Model::load(&compiled_fixture(dir.path())).unwrap();
     let wrong_shape = Tensor::from_vec(vec![8, 63], vec![0.0f32; 8 * 63]).unwrap();
     let err = model.run(&[wrong_shape]).unwrap_err();
-    assert!(matches!(&err, RunError::InputShape { name, .. } if name == "input"), "{err}");
+    assert!(
+        matches!(&err, RunError::InputShape { name, .. } if name == "input"),
+        "{err}"
+    );
     let wrong_dtype = Tensor::from_vec(vec![8, 64], vec![0.0f64; 8 * 64]).unwrap();
     let err = model.run(&[wrong_dtype]).unwrap_err();
-    assert!(matches!(&err, RunError::InputDType { name, .. } if name == "input"), "{err}");
+    assert!(
+        matches!(&err, RunError::InputDType { name, .. } if name == "input"),
+        "{err}"
+    );
 }

@@ -10,12 +10,17 @@ use lightos_tests::{data_dir, fixtures_dir};
 
 fn accuracy(model: &str, image_dims: &[usize]) -> f64 {
     let path = data_dir().join("models").join(format!("{model}.onnx"));
-    let graph = compile(&path, &CompileOptions::default(), &mut |_, _| {}).unwrap().graph;
+    let graph = compile(&path, &CompileOptions::default(), &mut |_, _| {})
+        .unwrap()
+        .graph;
     let bytes = lightos_cc::compile::artifact_parts(&graph).unwrap().to_bytes().unwrap();
     let model = Model::from_artifact(&Artifact::from_bytes(bytes).unwrap()).unwrap();
 
-    let x = read_npy(&fixtures_dir().join("digits_X_test.npy")).unwrap();
-    let labels = read_npy(&fixtures_dir().join("digits_y_test.npy")).unwrap().to_i64_vec().unwrap();
+    let x = read_npy(fixtures_dir().join("digits_X_test.npy")).unwrap();
+    let labels = read_npy(fixtures_dir().join("digits_y_test.npy"))
+        .unwrap()
+        .to_i64_vec()
+        .unwrap();
     let n = x.dims()[0];
     let dims: Vec<usize> = std::iter::once(n).chain(image_dims.iter().copied()).collect();
     let logits = model.run(&[x.reshaped(dims).unwrap()]).unwrap().remove(0);
@@ -40,11 +45,17 @@ fn recorded(key: &str) -> f64 {
 #[test]
 fn digits_mlp_matches_its_recorded_accuracy() {
     let acc = accuracy("digits_mlp_dynamic", &[64]);
-    assert!((acc - recorded("digits_mlp_test_accuracy")).abs() < 1e-9, "accuracy {acc}");
+    assert!(
+        (acc - recorded("digits_mlp_test_accuracy")).abs() < 1e-9,
+        "accuracy {acc}"
+    );
 }
 
 #[test]
 fn digits_cnn_matches_its_recorded_accuracy() {
     let acc = accuracy("digits_cnn_dynamic", &[1, 8, 8]);
-    assert!((acc - recorded("digits_cnn_test_accuracy")).abs() < 1e-9, "accuracy {acc}");
+    assert!(
+        (acc - recorded("digits_cnn_test_accuracy")).abs() < 1e-9,
+        "accuracy {acc}"
+    );
 }

@@ -1,5 +1,7 @@
 //! The ONNX node conformance cases, run through the frontend, the default passes and the
-//! reference backend, and compared with the outputs the `onnx` package ships.
+//! reference backend, and compared with the outputs the `onnx` package ships. Each
+//! passing case is also run on the CPU backend in strict mode, which must give the
+//! reference backend's bits exactly.
 //!
 //! `scripts/gen-node-cases.sh` writes the cases from the pinned `onnx` pip package; the
 //! folder is passed in `LIGHTOS_NODE_CASES`. The harness prints `N passed, M failed`, and
@@ -14,6 +16,8 @@ use std::path::Path;
 
 use lightos_frontend::onnx::{decode_tensor, import_model_with, load_model, tensor_from_proto, TensorContext};
 use lightos_ir::Tensor;
+use lightos_runtime::backend::{Backend, CpuConfig};
+use lightos_runtime::cpu::Mode;
 use lightos_runtime::reference::Interpreter;
 use lightos_tests::{compare, data_dir};
 
@@ -61,6 +65,20 @@ fn run_case(dir: &Path) -> Result<(), String> {
     for (k, (a, e)) in outputs.iter().zip(&expected).enumerate() {
         compare(a, e, RTOL, ATOL).map_err(|m| format!("output {k}: {m}"))?;
     }
+    let strict = Backend::Cpu(CpuConfig {
+        mode: Mode::Strict,
+        threads: 2,
+    });
+    let native = Interpreter::with_backend(&graph, strict)
+        .run(&inputs)
+        .map_err(|e| format!("cpu strict: {e}"))?;
+    for (k, (a, r)) in native.iter().zip(&outputs).enumerate() {
+        if a != r {
+            return Err(format!(
+                "output {k}: the strict CPU backend is not bit-identical to the reference"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -104,14 +122,31 @@ fn onnx_node_conformance() {
         .collect();
     if std::env::var_os("LIGHTOS_UPDATE_PASSING").is_some() {
         let body: Vec<&str> = passed.iter().map(String::as_str).collect();
-        fs::write(&list_path, format!("# ONNX node cases that pass; regenerate with LIGHTOS_UPDATE_PASSING=1\n{}\n", body.join("\n")))
-            .expect("write the passing list");
+        fs::write(
+            &list_path,
+            format!(
+                "# ONNX node cases that pass; regenerate with LIGHTOS_UPDATE_PASSING=1\n{}\n",
+                body.join("\n")
+            ),
+        )
+        .expect("write the passing list");
     }
     let regressions: Vec<&String> = listed.iter().filter(|n| !passed.contains(*n)).collect();
     let panics = failures.iter().filter(|f| f.contains("PANIC")).count();
-    println!("node conformance: {} cases, failures listed in {}", names.len(), report.display());
+    println!(
+        "node conformance: {} cases, failures listed in {}",
+        names.len(),
+        report.display()
+    );
     println!("{} passed, {} failed", passed.len(), failures.len());
-    assert!(regressions.is_empty(), "cases that passed before now fail: {regressions:?}");
+    assert!(
+        regressions.is_empty(),
+        "cases that passed before now fail: {regressions:?}"
+    );
     assert_eq!(panics, 0, "some cases panicked; see {}", report.display());
-    assert!(passed.len() >= FLOOR, "only {} cases pass; at least {FLOOR} must", passed.len());
+    assert!(
+        passed.len() >= FLOOR,
+        "only {} cases pass; at least {FLOOR} must",
+        passed.len()
+    );
 }

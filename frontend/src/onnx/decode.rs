@@ -16,8 +16,7 @@ pub fn decode_model(bytes: &[u8]) -> Result<ModelProto, OnnxError> {
 }
 
 fn decode_model_in(bytes: &[u8], context: String) -> Result<ModelProto, OnnxError> {
-    let model =
-        ModelProto::decode(bytes).map_err(|source| OnnxError::Decode { context, source })?;
+    let model = ModelProto::decode(bytes).map_err(|source| OnnxError::Decode { context, source })?;
     if model.graph.is_none() {
         return Err(OnnxError::MissingGraph);
     }
@@ -97,10 +96,7 @@ mod tests {
         for cut in [bytes.len() - 1, bytes.len() / 2, 3] {
             let err = decode_model(&bytes[..cut]).unwrap_err();
             assert!(matches!(err, OnnxError::Decode { .. }), "cut {cut}: {err}");
-            assert!(
-                err.to_string().starts_with("cannot decode ONNX model: "),
-                "{err}"
-            );
+            assert!(err.to_string().starts_with("cannot decode ONNX model: "), "{err}");
         }
         let garbage: &[&[u8]] = &[&[0xff; 16], &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f], &[0x07]];
         for g in garbage {
@@ -123,10 +119,7 @@ mod tests {
             decode_model(&m.encode_to_vec()).unwrap_err(),
             OnnxError::MissingGraph
         ));
-        assert!(matches!(
-            decode_model(&[]).unwrap_err(),
-            OnnxError::MissingGraph
-        ));
+        assert!(matches!(decode_model(&[]).unwrap_err(), OnnxError::MissingGraph));
     }
 
     #[test]
@@ -146,10 +139,7 @@ mod tests {
 
         let missing = dir.path().join("nope.onnx");
         let err = load_model(&missing).unwrap_err();
-        assert!(
-            matches!(&err, OnnxError::Io { path, .. } if path == &missing),
-            "{err}"
-        );
+        assert!(matches!(&err, OnnxError::Io { path, .. } if path == &missing), "{err}");
         assert!(err.to_string().contains("nope.onnx"));
 
         std::fs::write(&path, [0xffu8; 8]).unwrap();

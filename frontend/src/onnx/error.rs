@@ -35,9 +35,7 @@ pub enum OnnxError {
 
     // ---- tensors -------------------------------------------------------------------
     /// The tensor's element type has no LightOS dtype (or is not a known ONNX type).
-    #[error(
-        "tensor `{tensor}` has data type {type_name} ({data_type}), which LightOS does not support"
-    )]
+    #[error("tensor `{tensor}` has data type {type_name} ({data_type}), which LightOS does not support")]
     UnsupportedDType {
         /// The tensor's name.
         tensor: String,
@@ -199,7 +197,9 @@ pub enum OnnxError {
         location: String,
     },
     /// The location has a `..` component.
-    #[error("tensor `{tensor}`: external data location `{location}` contains `..`; it must stay inside the model's folder")]
+    #[error(
+        "tensor `{tensor}`: external data location `{location}` contains `..`; it must stay inside the model's folder"
+    )]
     ExternalParentDir {
         /// The tensor's name.
         tensor: String,
@@ -363,6 +363,9 @@ pub struct UnsupportedOp {
 }
 
 fn format_unsupported(ops: &[UnsupportedOp]) -> String {
-    let parts: Vec<String> = ops.iter().map(|o| format!("{} (node `{}`)", o.op_type, o.node)).collect();
+    let parts: Vec<String> = ops
+        .iter()
+        .map(|o| format!("{} (node `{}`)", o.op_type, o.node))
+        .collect();
     parts.join(", ")
 }

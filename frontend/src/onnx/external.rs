@@ -71,14 +71,12 @@ pub fn external_info(proto: &TensorProto) -> Result<ExternalInfo, OnnxError> {
         _ => return Err(OnnxError::ExternalMissingLocation { tensor }),
     };
     let parse = |key: &str, value: &str| {
-        value
-            .parse::<u64>()
-            .map_err(|_| OnnxError::ExternalBadField {
-                tensor: tensor.clone(),
-                location: location.clone(),
-                key: key.to_string(),
-                value: value.to_string(),
-            })
+        value.parse::<u64>().map_err(|_| OnnxError::ExternalBadField {
+            tensor: tensor.clone(),
+            location: location.clone(),
+            key: key.to_string(),
+            value: value.to_string(),
+        })
     };
     let offset = offset.map(|v| parse("offset", v)).transpose()?.unwrap_or(0);
     let length = length.map(|v| parse("length", v)).transpose()?;
@@ -115,11 +113,7 @@ fn check_location_syntax(tensor: &str, location: &str) -> Result<(), OnnxError> 
 /// Resolves `location` to a canonical regular file inside `model_dir`.
 ///
 /// `tensor` is the tensor's name, for errors.
-pub fn resolve_location(
-    tensor: &str,
-    location: &str,
-    model_dir: Option<&Path>,
-) -> Result<PathBuf, OnnxError> {
+pub fn resolve_location(tensor: &str, location: &str, model_dir: Option<&Path>) -> Result<PathBuf, OnnxError> {
     let tensor = tensor_label(tensor);
     if location.is_empty() {
         return Err(OnnxError::ExternalMissingLocation { tensor });
@@ -168,10 +162,7 @@ pub fn resolve_location(
 
 /// Resolves the external data of `proto` against the model's folder and checks its byte
 /// range against the file's size.
-pub fn resolve_external(
-    proto: &TensorProto,
-    model_dir: Option<&Path>,
-) -> Result<ExternalSlice, OnnxError> {
+pub fn resolve_external(proto: &TensorProto, model_dir: Option<&Path>) -> Result<ExternalSlice, OnnxError> {
     let tensor = tensor_label(&proto.name);
     let info = external_info(proto)?;
     let path = resolve_location(&tensor, &info.location, model_dir)?;
@@ -189,9 +180,7 @@ pub fn resolve_external(
         length: info.length,
         file_size,
     };
-    let rest = file_size
-        .checked_sub(info.offset)
-        .ok_or_else(out_of_range)?;
+    let rest = file_size.checked_sub(info.offset).ok_or_else(out_of_range)?;
     let length = match info.length {
         Some(len) if len > rest => return Err(out_of_range()),
         Some(len) => len,
@@ -271,17 +260,11 @@ mod tests {
         let all = read_external(&ext_proto(&[("location", "w.bin")]), Some(dir.path())).unwrap();
         assert_eq!(all, vec![0, 1, 2, 3, 4, 5, 6, 7]);
         let part = ext_proto(&[("location", "w.bin"), ("offset", "2"), ("length", "4")]);
-        assert_eq!(
-            read_external(&part, Some(dir.path())).unwrap(),
-            vec![2, 3, 4, 5]
-        );
+        assert_eq!(read_external(&part, Some(dir.path())).unwrap(), vec![2, 3, 4, 5]);
         let tail = ext_proto(&[("location", "./w.bin"), ("offset", "6")]);
         assert_eq!(read_external(&tail, Some(dir.path())).unwrap(), vec![6, 7]);
         let to_end = ext_proto(&[("location", "w.bin"), ("offset", "8"), ("length", "0")]);
-        assert_eq!(
-            read_external(&to_end, Some(dir.path())).unwrap(),
-            Vec::<u8>::new()
-        );
+        assert_eq!(read_external(&to_end, Some(dir.path())).unwrap(), Vec::<u8>::new());
     }
 
     #[test]
@@ -300,8 +283,7 @@ mod tests {
         std::fs::create_dir(&model_dir).unwrap();
         std::fs::write(outer.path().join("secret.bin"), [1u8; 4]).unwrap();
         for loc in ["../secret.bin", "sub/../../secret.bin", "a/.."] {
-            let err =
-                read_external(&ext_proto(&[("location", loc)]), Some(&model_dir)).unwrap_err();
+            let err = read_external(&ext_proto(&[("location", loc)]), Some(&model_dir)).unwrap_err();
             assert!(
                 matches!(&err, OnnxError::ExternalParentDir { tensor, location } if tensor == "w" && location == loc),
                 "{loc}: {err}"
@@ -319,12 +301,8 @@ mod tests {
             matches!(&err, OnnxError::ExternalAbsolutePath { location, .. } if location == loc),
             "{err}"
         );
-        let err = read_external(&ext_proto(&[("location", "/etc/passwd")]), Some(dir.path()))
-            .unwrap_err();
-        assert!(
-            matches!(err, OnnxError::ExternalAbsolutePath { .. }),
-            "{err}"
-        );
+        let err = read_external(&ext_proto(&[("location", "/etc/passwd")]), Some(dir.path())).unwrap_err();
+        assert!(matches!(err, OnnxError::ExternalAbsolutePath { .. }), "{err}");
         assert!(err.to_string().contains("/etc/passwd"));
     }
 
@@ -335,12 +313,10 @@ mod tests {
         let model_dir = outer.path().join("model");
         std::fs::create_dir(&model_dir).unwrap();
         std::fs::write(outer.path().join("secret.bin"), [1u8; 4]).unwrap();
-        std::os::unix::fs::symlink(outer.path().join("secret.bin"), model_dir.join("w.bin"))
-            .unwrap();
+        std::os::unix::fs::symlink(outer.path().join("secret.bin"), model_dir.join("w.bin")).unwrap();
         std::os::unix::fs::symlink(outer.path(), model_dir.join("up")).unwrap();
         for loc in ["w.bin", "up/secret.bin"] {
-            let err =
-                read_external(&ext_proto(&[("location", loc)]), Some(&model_dir)).unwrap_err();
+            let err = read_external(&ext_proto(&[("location", loc)]), Some(&model_dir)).unwrap_err();
             assert!(
                 matches!(&err, OnnxError::ExternalOutsideFolder { tensor, location, .. } if tensor == "w" && location == loc),
                 "{loc}: {err}"
@@ -348,8 +324,7 @@ mod tests {
         }
         // A link that stays inside the folder is fine.
         std::fs::write(model_dir.join("real.bin"), [5u8; 2]).unwrap();
-        std::os::unix::fs::symlink(model_dir.join("real.bin"), model_dir.join("alias.bin"))
-            .unwrap();
+        std::os::unix::fs::symlink(model_dir.join("real.bin"), model_dir.join("alias.bin")).unwrap();
         let p = ext_proto(&[("location", "alias.bin")]);
         assert_eq!(read_external(&p, Some(&model_dir)).unwrap(), vec![5, 5]);
     }
@@ -358,8 +333,7 @@ mod tests {
     fn missing_file_and_folder_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        let err =
-            read_external(&ext_proto(&[("location", "nope.bin")]), Some(dir.path())).unwrap_err();
+        let err = read_external(&ext_proto(&[("location", "nope.bin")]), Some(dir.path())).unwrap_err();
         assert!(
             matches!(&err, OnnxError::ExternalMissingFile { location, .. } if location == "nope.bin"),
             "{err}"
@@ -369,10 +343,7 @@ mod tests {
         let err = read_external(&ext_proto(&[("location", "w.bin")]), None).unwrap_err();
         assert!(matches!(err, OnnxError::ExternalNoModelDir { .. }), "{err}");
         let err = read_external(&ext_proto(&[("offset", "0")]), Some(dir.path())).unwrap_err();
-        assert!(
-            matches!(err, OnnxError::ExternalMissingLocation { .. }),
-            "{err}"
-        );
+        assert!(matches!(err, OnnxError::ExternalMissingLocation { .. }), "{err}");
     }
 
     #[test]
@@ -382,10 +353,7 @@ mod tests {
             &[("offset", "9")],
             &[("offset", "4"), ("length", "5")],
             &[("length", "9")],
-            &[
-                ("offset", "18446744073709551615"),
-                ("length", "18446744073709551615"),
-            ],
+            &[("offset", "18446744073709551615"), ("length", "18446744073709551615")],
             &[("offset", "1"), ("length", "18446744073709551615")],
         ];
         for case in cases {
@@ -403,11 +371,7 @@ mod tests {
     fn bad_numbers_are_refused() {
         let dir = folder_with_file("w.bin", &[0; 8]);
         for (k, v) in [("offset", "-1"), ("length", "ten"), ("offset", "")] {
-            let err = read_external(
-                &ext_proto(&[("location", "w.bin"), (k, v)]),
-                Some(dir.path()),
-            )
-            .unwrap_err();
+            let err = read_external(&ext_proto(&[("location", "w.bin"), (k, v)]), Some(dir.path())).unwrap_err();
             assert!(
                 matches!(&err, OnnxError::ExternalBadField { key, value, .. } if key == k && value == v),
                 "{err}"

@@ -265,11 +265,9 @@ struct Target<'a> {
 
 impl Target<'_> {
     fn build(&self, bytes: &[u8]) -> Result<Tensor, OnnxError> {
-        Tensor::from_bytes(self.dtype, self.dims.to_vec(), bytes).map_err(|source| {
-            OnnxError::Tensor {
-                tensor: self.name.clone(),
-                source,
-            }
+        Tensor::from_bytes(self.dtype, self.dims.to_vec(), bytes).map_err(|source| OnnxError::Tensor {
+            tensor: self.name.clone(),
+            source,
         })
     }
 
@@ -448,8 +446,8 @@ pub fn tensor_from_proto(proto: &TensorProto, ctx: &TensorContext) -> Result<Ten
     let elements = num_elements(&dims).map_err(shape_err)?;
     byte_size(&dims, dtype.size_bytes()).map_err(shape_err)?;
     // The bytes ONNX stores: packed for the 4- and 2-bit types.
-    let nbytes = stored_bytes(dtype, elements)
-        .ok_or_else(|| shape_err(ShapeError::Overflow(format!("{:?}", proto.dims))))?;
+    let nbytes =
+        stored_bytes(dtype, elements).ok_or_else(|| shape_err(ShapeError::Overflow(format!("{:?}", proto.dims))))?;
     let target = Target {
         name: name.clone(),
         dtype,
@@ -458,19 +456,14 @@ pub fn tensor_from_proto(proto: &TensorProto, ctx: &TensorContext) -> Result<Ten
     };
     let mut fields = inline_fields(proto);
 
-    let location = DataLocation::try_from(proto.data_location).map_err(|_| {
-        OnnxError::UnknownDataLocation {
-            tensor: name.clone(),
-            value: proto.data_location,
-        }
+    let location = DataLocation::try_from(proto.data_location).map_err(|_| OnnxError::UnknownDataLocation {
+        tensor: name.clone(),
+        value: proto.data_location,
     })?;
     if location == DataLocation::External {
         if !fields.is_empty() {
             fields.push("external data");
-            return Err(OnnxError::ConflictingData {
-                tensor: name,
-                fields,
-            });
+            return Err(OnnxError::ConflictingData { tensor: name, fields });
         }
         let slice = resolve_external(proto, ctx.model_dir())?;
         if slice.length != nbytes as u64 {
@@ -519,10 +512,7 @@ pub fn tensor_from_proto(proto: &TensorProto, ctx: &TensorContext) -> Result<Ten
             }
             target.build_typed(proto, field)
         }
-        _ => Err(OnnxError::ConflictingData {
-            tensor: name,
-            fields,
-        }),
+        _ => Err(OnnxError::ConflictingData { tensor: name, fields }),
     }
 }
 
@@ -555,10 +545,7 @@ mod tests {
         let mut p = proto("f", DataType::Float, &[2, 2]);
         p.float_data = vec![1.0, -2.5, 3.25, f32::MIN_POSITIVE];
         let t = convert(&p).unwrap();
-        assert_eq!(
-            t,
-            Tensor::from_vec(vec![2, 2], p.float_data.clone()).unwrap()
-        );
+        assert_eq!(t, Tensor::from_vec(vec![2, 2], p.float_data.clone()).unwrap());
     }
 
     #[test]
@@ -626,13 +613,7 @@ mod tests {
         p.uint64_data = vec![u64::from(u32::MAX) + 1];
         let err = convert(&p).unwrap_err();
         assert!(
-            matches!(
-                err,
-                OnnxError::ValueOutOfRange {
-                    dtype: DType::U32,
-                    ..
-                }
-            ),
+            matches!(err, OnnxError::ValueOutOfRange { dtype: DType::U32, .. }),
             "{err}"
         );
     }
@@ -641,31 +622,19 @@ mod tests {
     fn half_floats_from_bit_patterns() {
         let vals = [1.5f32, -2.0, 65504.0];
         let mut p = proto("h", DataType::Float16, &[3]);
-        p.int32_data = vals
-            .iter()
-            .map(|&v| i32::from(f16::from_f32(v).to_bits()))
-            .collect();
+        p.int32_data = vals.iter().map(|&v| i32::from(f16::from_f32(v).to_bits())).collect();
         let t = convert(&p).unwrap();
         assert_eq!(t.dtype(), DType::F16);
         assert_eq!(t.to_f64_vec(), vec![1.5, -2.0, 65504.0]);
 
         let mut p = proto("b", DataType::Bfloat16, &[3]);
-        p.int32_data = vals
-            .iter()
-            .map(|&v| i32::from(bf16::from_f32(v).to_bits()))
-            .collect();
+        p.int32_data = vals.iter().map(|&v| i32::from(bf16::from_f32(v).to_bits())).collect();
         let t = convert(&p).unwrap();
         assert_eq!(t.dtype(), DType::BF16);
-        assert_eq!(
-            t.as_slice::<bf16>().unwrap(),
-            vals.map(bf16::from_f32).as_slice()
-        );
+        assert_eq!(t.as_slice::<bf16>().unwrap(), vals.map(bf16::from_f32).as_slice());
 
         p.int32_data[0] = 70000;
-        assert!(matches!(
-            convert(&p).unwrap_err(),
-            OnnxError::ValueOutOfRange { .. }
-        ));
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ValueOutOfRange { .. }));
     }
 
     #[test]
@@ -723,11 +692,7 @@ mod tests {
             let mut p = proto("r", DataType::try_from(code).unwrap(), &[2, 3]);
             p.raw_data = bytes.clone();
             let t = convert(&p).unwrap();
-            assert_eq!(
-                t,
-                Tensor::from_bytes(dtype, vec![2, 3], &bytes).unwrap(),
-                "{dtype}"
-            );
+            assert_eq!(t, Tensor::from_bytes(dtype, vec![2, 3], &bytes).unwrap(), "{dtype}");
         }
         // Little-endian: 1.0f32 is 00 00 80 3f.
         let mut p = proto("one", DataType::Float, &[]);
@@ -767,10 +732,24 @@ mod tests {
         // The packed length is checked.
         let mut p = proto("short", DataType::Uint4, &[5]);
         p.raw_data = vec![0; 2];
-        assert!(matches!(convert(&p).unwrap_err(), OnnxError::RawDataLength { expected: 3, actual: 2, .. }));
+        assert!(matches!(
+            convert(&p).unwrap_err(),
+            OnnxError::RawDataLength {
+                expected: 3,
+                actual: 2,
+                ..
+            }
+        ));
         let mut p = proto("short", DataType::Uint2, &[5]);
         p.int32_data = vec![0; 1];
-        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ElementCount { expected: 2, actual: 1, .. }));
+        assert!(matches!(
+            convert(&p).unwrap_err(),
+            OnnxError::ElementCount {
+                expected: 2,
+                actual: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -780,7 +759,10 @@ mod tests {
         let t = convert(&p).unwrap();
         assert_eq!((t.dtype(), t.bytes()), (DType::F8E4M3FN, &[0x38u8, 0xC0, 0x7F][..]));
         p.int32_data = vec![0x38, 256, 0];
-        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ValueOutOfRange { value: 256, .. }));
+        assert!(matches!(
+            convert(&p).unwrap_err(),
+            OnnxError::ValueOutOfRange { value: 256, .. }
+        ));
         let mut p = proto("e8", DataType::Float8e8m0, &[2]);
         p.raw_data = vec![127, 128];
         assert_eq!(convert(&p).unwrap().to_f64_vec(), vec![1.0, 2.0]);
@@ -810,10 +792,7 @@ mod tests {
             other => panic!("unexpected {other}"),
         }
         let msg = err.to_string();
-        assert!(
-            msg.contains("`w`") && msg.contains("24") && msg.contains("20"),
-            "{msg}"
-        );
+        assert!(msg.contains("`w`") && msg.contains("24") && msg.contains("20"), "{msg}");
     }
 
     #[test]
@@ -835,10 +814,7 @@ mod tests {
         );
         let mut p = proto("w", DataType::Int64, &[1]);
         p.int64_data = vec![1, 2];
-        assert!(matches!(
-            convert(&p).unwrap_err(),
-            OnnxError::ElementCount { .. }
-        ));
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ElementCount { .. }));
     }
 
     #[test]
@@ -867,23 +843,14 @@ mod tests {
         ));
 
         let p = proto("neg", DataType::Float, &[2, -1]);
-        assert!(matches!(
-            convert(&p).unwrap_err(),
-            OnnxError::NegativeDim { .. }
-        ));
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::NegativeDim { .. }));
 
         let mut p = proto("big", DataType::Float, &[i64::MAX, i64::MAX]);
         p.raw_data = vec![0; 4];
-        assert!(matches!(
-            convert(&p).unwrap_err(),
-            OnnxError::ShapeOverflow { .. }
-        ));
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ShapeOverflow { .. }));
         // Element count fits but the byte size does not.
         let p = proto("big", DataType::Double, &[1 << 62]);
-        assert!(matches!(
-            convert(&p).unwrap_err(),
-            OnnxError::ShapeOverflow { .. }
-        ));
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::ShapeOverflow { .. }));
     }
 
     #[test]
@@ -925,10 +892,7 @@ mod tests {
         let mut p = proto("seg", DataType::Float, &[1]);
         p.float_data = vec![1.0];
         p.segment = Some(crate::onnx::proto::tensor_proto::Segment { begin: 0, end: 1 });
-        assert!(matches!(
-            convert(&p).unwrap_err(),
-            OnnxError::SegmentedTensor { .. }
-        ));
+        assert!(matches!(convert(&p).unwrap_err(), OnnxError::SegmentedTensor { .. }));
 
         let mut p = proto("loc", DataType::Float, &[1]);
         p.float_data = vec![1.0];
@@ -964,22 +928,14 @@ mod tests {
         let p = external(
             "w",
             &[2, 3],
-            &[
-                ("location", "weights.bin"),
-                ("offset", "8"),
-                ("length", "24"),
-            ],
+            &[("location", "weights.bin"), ("offset", "8"), ("length", "24")],
         );
         let decoded = TensorProto::decode(p.encode_to_vec().as_slice()).unwrap();
         let t = tensor_from_proto(&decoded, &ctx).unwrap();
         assert_eq!(t, Tensor::from_vec(vec![2, 3], values.to_vec()).unwrap());
 
         // Length defaults to the rest of the file.
-        let p = external(
-            "w",
-            &[2, 3],
-            &[("location", "weights.bin"), ("offset", "8")],
-        );
+        let p = external("w", &[2, 3], &[("location", "weights.bin"), ("offset", "8")]);
         assert_eq!(tensor_from_proto(&p, &ctx).unwrap(), t);
 
         // A range of the wrong size for the shape.
@@ -1006,11 +962,7 @@ mod tests {
         let p = external(
             "w",
             &[2, 3],
-            &[
-                ("location", "weights.bin"),
-                ("offset", "8"),
-                ("length", "100"),
-            ],
+            &[("location", "weights.bin"), ("offset", "8"), ("length", "100")],
         );
         assert!(matches!(
             tensor_from_proto(&p, &ctx).unwrap_err(),

@@ -50,12 +50,19 @@ fn sum(a: &Dim, b: &Dim, names: &mut SymbolNamer) -> Result<Dim, InferError> {
 
 /// The head geometry of `Q`, `K` and `V` as rank-4 dims.
 struct Heads {
+    /// Batch size.
     batch: Dim,
+    /// Query heads.
     q_heads: Dim,
+    /// Query sequence length.
     q_len: Dim,
+    /// Query and key head size.
     head_size: Dim,
+    /// Key and value heads.
     kv_heads: Dim,
+    /// Key and value sequence length (without the past).
     kv_len: Dim,
+    /// Value head size.
     v_head_size: Dim,
 }
 
@@ -114,7 +121,11 @@ fn heads(a: &AttentionAttrs, q: &Shape, k: &Shape, v: &Shape, names: &mut Symbol
 }
 
 /// `Attention`: results `Y`, `present_key`, `present_value`, `qk_matmul_output`.
-pub(super) fn attention(a: &AttentionAttrs, args: &Args, names: &mut SymbolNamer) -> Result<Vec<TensorType>, InferError> {
+pub(super) fn attention(
+    a: &AttentionAttrs,
+    args: &Args,
+    names: &mut SymbolNamer,
+) -> Result<Vec<TensorType>, InferError> {
     let q = args.get(0)?.ty;
     let k = args.get(1)?.ty;
     let v = args.get(2)?.ty;
@@ -136,7 +147,10 @@ pub(super) fn attention(a: &AttentionAttrs, args: &Args, names: &mut SymbolNamer
         None => h.kv_len.clone(),
         Some((pk, pv)) => {
             if pk.dtype != q.dtype || pv.dtype != q.dtype || pk.rank() != 4 || pv.rank() != 4 {
-                bail!("attention past_key and past_value must be rank 4 of {}, got {pk} and {pv}", q.dtype);
+                bail!(
+                    "attention past_key and past_value must be rank 4 of {}, got {pk} and {pv}",
+                    q.dtype
+                );
             }
             let (kd, vd) = (pk.shape.dims(), pv.shape.dims());
             same(&kd[0], &h.batch, "past_key and query batch sizes")?;
@@ -151,7 +165,10 @@ pub(super) fn attention(a: &AttentionAttrs, args: &Args, names: &mut SymbolNamer
     };
     if let Some(m) = args.opt(3) {
         if !(m.ty.dtype == DType::Bool || m.ty.dtype.is_float()) || m.ty.rank() > 4 {
-            bail!("attention attn_mask must be bool or float of rank 4 or less, got {}", m.ty);
+            bail!(
+                "attention attn_mask must be bool or float of rank 4 or less, got {}",
+                m.ty
+            );
         }
         if let (Some(Dim::Fixed(last)), Dim::Fixed(t)) = (m.ty.shape.dims().last(), &total) {
             if last > t {
@@ -172,13 +189,24 @@ pub(super) fn attention(a: &AttentionAttrs, args: &Args, names: &mut SymbolNamer
         let hidden = product(&h.q_heads, &h.v_head_size, names)?;
         Shape(vec![h.batch.clone(), h.q_len.clone(), hidden])
     } else {
-        Shape(vec![h.batch.clone(), h.q_heads.clone(), h.q_len.clone(), h.v_head_size.clone()])
+        Shape(vec![
+            h.batch.clone(),
+            h.q_heads.clone(),
+            h.q_len.clone(),
+            h.v_head_size.clone(),
+        ])
     };
     let dt = q.dtype;
     Ok(vec![
         TensorType::new(dt, y),
-        TensorType::new(dt, Shape(vec![h.batch.clone(), h.kv_heads.clone(), total.clone(), h.head_size])),
-        TensorType::new(dt, Shape(vec![h.batch.clone(), h.kv_heads, total.clone(), h.v_head_size])),
+        TensorType::new(
+            dt,
+            Shape(vec![h.batch.clone(), h.kv_heads.clone(), total.clone(), h.head_size]),
+        ),
+        TensorType::new(
+            dt,
+            Shape(vec![h.batch.clone(), h.kv_heads, total.clone(), h.v_head_size]),
+        ),
         TensorType::new(dt, Shape(vec![h.batch, h.q_heads, h.q_len, total])),
     ])
 }
@@ -205,7 +233,7 @@ pub(super) fn rotary(r: &RotaryAttrs, args: &Args) -> Result<TensorType, InferEr
         _ => bail!("rotary_embedding input must be rank 3 or 4, got {x}"),
     };
     if let (Some(rd), Dim::Fixed(hs)) = (r.rotary_dim, &head_size) {
-        if rd % 2 != 0 || rd > *hs {
+        if !rd.is_multiple_of(2) || rd > *hs {
             bail!("rotary_embedding dim {rd} must be even and at most the head size {hs}");
         }
     }
@@ -215,7 +243,10 @@ pub(super) fn rotary(r: &RotaryAttrs, args: &Args) -> Result<TensorType, InferEr
     }
     if let Some(p) = args.opt(3) {
         if !p.ty.dtype.is_int() || p.ty.rank() != 2 {
-            bail!("rotary_embedding position_ids must be a rank-2 integer tensor, got {}", p.ty);
+            bail!(
+                "rotary_embedding position_ids must be a rank-2 integer tensor, got {}",
+                p.ty
+            );
         }
     }
     Ok(x.clone())

@@ -55,7 +55,10 @@ impl EinsumEquation {
             Some((l, r)) => (l, Some(r)),
             None => (eq.as_str(), None),
         };
-        let inputs = lhs.split(',').map(|t| term(t, "operand term")).collect::<Result<Vec<_>, _>>()?;
+        let inputs = lhs
+            .split(',')
+            .map(|t| term(t, "operand term"))
+            .collect::<Result<Vec<_>, _>>()?;
         let output = match rhs {
             Some(r) => {
                 let out = term(r, "output term")?;
@@ -77,7 +80,11 @@ impl EinsumEquation {
                     out.push(EinsumLabel::Ellipsis);
                 }
                 for c in 0u8..128 {
-                    let n = inputs.iter().flatten().filter(|l| **l == EinsumLabel::Letter(c)).count();
+                    let n = inputs
+                        .iter()
+                        .flatten()
+                        .filter(|l| **l == EinsumLabel::Letter(c))
+                        .count();
                     if n == 1 {
                         out.push(EinsumLabel::Letter(c));
                     }
@@ -138,7 +145,11 @@ fn unify(a: &Dim, b: &Dim, what: &str, names: &mut SymbolNamer) -> Result<Dim, I
 /// The label sizes and result dims of `eq` applied to operands of dims `shapes`.
 pub fn einsum_dims(eq: &EinsumEquation, shapes: &[&[Dim]], names: &mut SymbolNamer) -> Result<EinsumDims, InferError> {
     if shapes.len() != eq.inputs.len() {
-        bail!("einsum equation has {} operand terms for {} operands", eq.inputs.len(), shapes.len());
+        bail!(
+            "einsum equation has {} operand terms for {} operands",
+            eq.inputs.len(),
+            shapes.len()
+        );
     }
     let mut letters: Vec<(u8, Dim)> = Vec::new();
     let mut ellipsis: Vec<Dim> = Vec::new();

@@ -53,11 +53,7 @@ pub(super) fn unary(op: UnaryOp, args: &Args) -> Result<TensorType, InferError> 
     Ok(TensorType::new(dtype, x.shape.clone()))
 }
 
-pub(super) fn binary(
-    op: BinaryOp,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+pub(super) fn binary(op: BinaryOp, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let a = args.get(0)?.ty;
     let b = args.get(1)?.ty;
     if op != BinaryOp::Pow && a.dtype != b.dtype {

@@ -98,8 +98,15 @@ mod tests {
 
     #[test]
     fn explicit_and_same_padding() {
-        let g = conv_geometry(&[8, 8], &[3, 3], &[1, 1], &[1, 1], &Padding::Explicit(vec![1, 1, 1, 1]), false)
-            .unwrap();
+        let g = conv_geometry(
+            &[8, 8],
+            &[3, 3],
+            &[1, 1],
+            &[1, 1],
+            &Padding::Explicit(vec![1, 1, 1, 1]),
+            false,
+        )
+        .unwrap();
         assert_eq!(g.output, vec![8, 8]);
         let g = conv_geometry(&[5], &[2], &[2], &[1], &Padding::SameUpper, false).unwrap();
         assert_eq!((g.output, g.pad_begin, g.pad_end), (vec![3], vec![0], vec![1]));

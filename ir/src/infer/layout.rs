@@ -139,13 +139,21 @@ pub fn slice_bounds(dim: usize, start: i64, end: i64, step: i64) -> Result<Slice
         (start.clamp(-1, d - 1), end.clamp(-1, d - 1))
     };
     let count = if step > 0 {
-        if end > start { (end - start - 1) / step + 1 } else { 0 }
+        if end > start {
+            (end - start - 1) / step + 1
+        } else {
+            0
+        }
     } else if start > end {
         (start - end - 1) / (-step) + 1
     } else {
         0
     };
-    Ok(SliceBounds { start, step, count: count as usize })
+    Ok(SliceBounds {
+        start,
+        step,
+        count: count as usize,
+    })
 }
 
 pub(super) fn reshape(r: &ReshapeAttrs, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
@@ -242,14 +250,22 @@ pub(super) fn unsqueeze(args: &Args, names: &mut SymbolNamer) -> Result<TensorTy
             bail!("unsqueeze rank overflows");
         };
         let ones = x.shape.0.iter().all(|d| *d == Dim::Fixed(1));
-        let out = (0..rank).map(|_| if ones { Dim::Fixed(1) } else { names.fresh() }).collect();
+        let out = (0..rank)
+            .map(|_| if ones { Dim::Fixed(1) } else { names.fresh() })
+            .collect();
         return Ok(TensorType::new(x.dtype, Shape(out)));
     };
     let rank = x.rank() + axes.len();
     let axes = normalize_axes(&axes, rank)?;
     let mut rest = x.shape.0.iter();
     let out = (0..rank)
-        .map(|i| if axes.contains(&i) { Dim::Fixed(1) } else { rest.next().cloned().unwrap_or(Dim::Fixed(1)) })
+        .map(|i| {
+            if axes.contains(&i) {
+                Dim::Fixed(1)
+            } else {
+                rest.next().cloned().unwrap_or(Dim::Fixed(1))
+            }
+        })
         .collect();
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
@@ -265,7 +281,10 @@ pub(super) fn transpose(perm: &[usize], args: &Args) -> Result<TensorType, Infer
             bail!("transpose perm {perm:?} is not a permutation of {} axes", x.rank());
         }
     }
-    Ok(TensorType::new(x.dtype, Shape(perm.iter().map(|&p| x.shape.0[p].clone()).collect())))
+    Ok(TensorType::new(
+        x.dtype,
+        Shape(perm.iter().map(|&p| x.shape.0[p].clone()).collect()),
+    ))
 }
 
 pub(super) fn concat(axis: usize, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
@@ -455,7 +474,10 @@ pub(super) fn tile(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, I
                 .iter()
                 .zip(&r)
                 .map(|(d, &k)| match d {
-                    Dim::Fixed(n) => n.checked_mul(k as usize).map(Dim::Fixed).ok_or_else(|| InferError("tile overflows".into())),
+                    Dim::Fixed(n) => n
+                        .checked_mul(k as usize)
+                        .map(Dim::Fixed)
+                        .ok_or_else(|| InferError("tile overflows".into())),
                     Dim::Sym(_) if k == 1 => Ok(d.clone()),
                     Dim::Sym(_) => Ok(names.fresh()),
                 })
@@ -472,7 +494,10 @@ pub(super) fn pad(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, In
     let axes = match args.const_ints(3)? {
         Some(a) => normalize_axes(&a, rank)?,
         None if args.opt(3).is_some() => {
-            return Ok(TensorType::new(x.dtype, Shape((0..rank).map(|_| names.fresh()).collect())))
+            return Ok(TensorType::new(
+                x.dtype,
+                Shape((0..rank).map(|_| names.fresh()).collect()),
+            ))
         }
         None => (0..rank).collect(),
     };
@@ -482,7 +507,10 @@ pub(super) fn pad(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, In
         }
     }
     let Some(pads) = args.const_ints(1)? else {
-        return Ok(TensorType::new(x.dtype, Shape((0..rank).map(|_| names.fresh()).collect())));
+        return Ok(TensorType::new(
+            x.dtype,
+            Shape((0..rank).map(|_| names.fresh()).collect()),
+        ));
     };
     if pads.len() != 2 * axes.len() {
         bail!("pads {pads:?} do not fit {} axes", axes.len());
@@ -531,10 +559,16 @@ pub(super) fn range(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, 
     for i in 1..3 {
         let o = args.get(i)?;
         if o.ty.dtype != start.ty.dtype || o.ty.rank() != 0 {
-            bail!("range operands must be scalars of one dtype, got {} and {}", start.ty, o.ty);
+            bail!(
+                "range operands must be scalars of one dtype, got {} and {}",
+                start.ty,
+                o.ty
+            );
         }
     }
-    let values: Option<Vec<f64>> = (0..3).map(|i| args.get(i).ok()?.value.map(|t| t.to_f64_vec()[0])).collect();
+    let values: Option<Vec<f64>> = (0..3)
+        .map(|i| args.get(i).ok()?.value.map(|t| t.to_f64_vec()[0]))
+        .collect();
     let dim = match values {
         Some(v) => {
             if v[2] == 0.0 {
@@ -606,7 +640,10 @@ pub(super) fn top_k(t: &TopKAttrs, args: &Args, names: &mut SymbolNamer) -> Resu
         None => names.fresh(),
     };
     let shape = Shape(dims);
-    Ok(vec![TensorType::new(x.dtype, shape.clone()), TensorType::new(DType::I64, shape)])
+    Ok(vec![
+        TensorType::new(x.dtype, shape.clone()),
+        TensorType::new(DType::I64, shape),
+    ])
 }
 
 pub(super) fn one_hot(axis: usize, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {

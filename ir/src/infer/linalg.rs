@@ -87,11 +87,13 @@ fn spatial_output(
 ) -> Result<Vec<Dim>, InferError> {
     let spatial = &x.shape.0[2..];
     match Shape(spatial.to_vec()).as_fixed() {
-        Some(sizes) => Ok(super::conv_geometry(&sizes, kernel, strides, dilations, padding, ceil_mode)?
-            .output
-            .into_iter()
-            .map(Dim::Fixed)
-            .collect()),
+        Some(sizes) => Ok(
+            super::conv_geometry(&sizes, kernel, strides, dilations, padding, ceil_mode)?
+                .output
+                .into_iter()
+                .map(Dim::Fixed)
+                .collect(),
+        ),
         None => Ok(spatial.iter().map(|_| names.fresh()).collect()),
     }
 }
@@ -111,7 +113,11 @@ pub(super) fn conv(c: &ConvAttrs, args: &Args, names: &mut SymbolNamer) -> Resul
     }
     if let (Dim::Fixed(cin), Dim::Fixed(wc)) = (&x.shape.0[1], &w.shape.0[1]) {
         if *cin != wc * c.group {
-            bail!("conv input has {cin} channels but weight {w} with group {} expects {}", c.group, wc * c.group);
+            bail!(
+                "conv input has {cin} channels but weight {w} with group {} expects {}",
+                c.group,
+                wc * c.group
+            );
         }
     }
     if let Some(b) = args.opt(2) {
@@ -120,7 +126,15 @@ pub(super) fn conv(c: &ConvAttrs, args: &Args, names: &mut SymbolNamer) -> Resul
         }
     }
     let mut out = vec![x.shape.0[0].clone(), w.shape.0[0].clone()];
-    out.extend(spatial_output(x, &c.kernel, &c.strides, &c.dilations, &c.padding, false, names)?);
+    out.extend(spatial_output(
+        x,
+        &c.kernel,
+        &c.strides,
+        &c.dilations,
+        &c.padding,
+        false,
+        names,
+    )?);
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 
@@ -134,7 +148,15 @@ pub(super) fn pool(p: &PoolAttrs, args: &Args, names: &mut SymbolNamer) -> Resul
         bail!("pool does not take {}", x.dtype);
     }
     let mut out = x.shape.0[..2].to_vec();
-    out.extend(spatial_output(x, &p.kernel, &p.strides, &p.dilations, &p.padding, p.ceil_mode, names)?);
+    out.extend(spatial_output(
+        x,
+        &p.kernel,
+        &p.strides,
+        &p.dilations,
+        &p.padding,
+        p.ceil_mode,
+        names,
+    )?);
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 

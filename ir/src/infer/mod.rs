@@ -11,22 +11,24 @@ mod elementwise;
 mod geometry;
 mod layout;
 mod linalg;
-mod quant;
 mod loss;
-mod reduce;
-mod scatter;
-mod vision;
+mod quant;
 mod random;
 mod recurrent;
+mod reduce;
+mod scatter;
 mod select;
 mod signal;
+mod vision;
 
 pub use einsum::{einsum_dims, EinsumDims, EinsumEquation, EinsumLabel};
 pub use geometry::{conv_geometry, ConvGeometry};
-pub use layout::{normalize_axes, normalize_axis, resolve_reshape, shape_range, slice_bounds, split_sizes, SliceBounds};
+pub use layout::{
+    normalize_axes, normalize_axis, resolve_reshape, shape_range, slice_bounds, split_sizes, SliceBounds,
+};
+pub use quant::{same_granularity, scale_layout, ScaleLayout};
 pub use reduce::reduce_axes;
 pub use signal::dft_axis;
-pub use quant::{same_granularity, scale_layout, ScaleLayout};
 pub use vision::{conv_transpose_geometry, resize_geometry, unpool_size, ConvTransposeGeometry, ResizeGeometry};
 
 use crate::graph::TensorType;

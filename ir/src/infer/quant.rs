@@ -39,13 +39,20 @@ pub fn scale_layout(x: &[usize], scale: &[usize], axis: usize, block_size: usize
     }
     if block_size == 0 {
         if scale.len() != 1 || scale[0] != x[axis] {
-            bail!("a per-axis scale must be rank 1 of length {} (axis {axis} of {x:?}), got dims {scale:?}", x[axis]);
+            bail!(
+                "a per-axis scale must be rank 1 of length {} (axis {axis} of {x:?}), got dims {scale:?}",
+                x[axis]
+            );
         }
         return Ok(ScaleLayout::PerAxis { axis });
     }
     let blocks = x[axis].div_ceil(block_size);
     let fits = scale.len() == x.len()
-        && scale.iter().zip(x).enumerate().all(|(i, (&s, &d))| if i == axis { s == blocks } else { s == d });
+        && scale
+            .iter()
+            .zip(x)
+            .enumerate()
+            .all(|(i, (&s, &d))| if i == axis { s == blocks } else { s == d });
     if !fits {
         bail!(
             "a blocked scale for data {x:?} with block size {block_size} along axis {axis} must have dims \
@@ -139,7 +146,15 @@ pub(super) fn dequantize(d: &DequantizeAttrs, args: &Args) -> Result<TensorType,
     if !is_scale_float(d.to) {
         bail!("dequantize_linear result must be f32, f16 or bf16, got {}", d.to);
     }
-    check_scale("dequantize_linear", x, scale, args.opt(2), x.dtype, d.axis, d.block_size)?;
+    check_scale(
+        "dequantize_linear",
+        x,
+        scale,
+        args.opt(2),
+        x.dtype,
+        d.axis,
+        d.block_size,
+    )?;
     Ok(TensorType::new(d.to, x.shape.clone()))
 }
 
@@ -189,7 +204,10 @@ fn expect_scale(args: &Args, i: usize, what: &str) -> Result<DType, InferError> 
 fn matmul_dims(a: &TensorType, b: &TensorType, names: &mut SymbolNamer) -> Result<Shape, InferError> {
     let a = TensorType::new(DType::I32, a.shape.clone());
     let b = TensorType::new(DType::I32, b.shape.clone());
-    let ops = [Some(Operand { ty: &a, value: None }), Some(Operand { ty: &b, value: None })];
+    let ops = [
+        Some(Operand { ty: &a, value: None }),
+        Some(Operand { ty: &b, value: None }),
+    ];
     Ok(linalg::matmul(&Args { operands: &ops }, names)?.shape)
 }
 
@@ -197,7 +215,10 @@ fn matmul_dims(a: &TensorType, b: &TensorType, names: &mut SymbolNamer) -> Resul
 fn conv_dims(c: &ConvAttrs, x: &TensorType, w: &TensorType, names: &mut SymbolNamer) -> Result<Shape, InferError> {
     let x = TensorType::new(DType::F32, x.shape.clone());
     let w = TensorType::new(DType::F32, w.shape.clone());
-    let ops = [Some(Operand { ty: &x, value: None }), Some(Operand { ty: &w, value: None })];
+    let ops = [
+        Some(Operand { ty: &x, value: None }),
+        Some(Operand { ty: &w, value: None }),
+    ];
     Ok(linalg::conv(c, &Args { operands: &ops }, names)?.shape)
 }
 
@@ -281,7 +302,13 @@ pub(super) fn qlinear_conv(c: &ConvAttrs, args: &Args, names: &mut SymbolNamer) 
 pub(super) fn bit_cast(b: &BitCastAttrs, args: &Args) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     if x.dtype.bits() != b.to.bits() {
-        bail!("bit_cast needs dtypes of one bit width, got {} ({} bits) to {} ({} bits)", x.dtype, x.dtype.bits(), b.to, b.to.bits());
+        bail!(
+            "bit_cast needs dtypes of one bit width, got {} ({} bits) to {} ({} bits)",
+            x.dtype,
+            x.dtype.bits(),
+            b.to,
+            b.to.bits()
+        );
     }
     Ok(TensorType::new(b.to, x.shape.clone()))
 }
@@ -294,7 +321,10 @@ mod tests {
     fn layouts() {
         assert_eq!(scale_layout(&[2, 3], &[], 1, 0).unwrap(), ScaleLayout::PerTensor);
         assert_eq!(scale_layout(&[2, 3], &[1], 5, 0).unwrap(), ScaleLayout::PerTensor);
-        assert_eq!(scale_layout(&[2, 3], &[3], 1, 0).unwrap(), ScaleLayout::PerAxis { axis: 1 });
+        assert_eq!(
+            scale_layout(&[2, 3], &[3], 1, 0).unwrap(),
+            ScaleLayout::PerAxis { axis: 1 }
+        );
         assert!(scale_layout(&[2, 3], &[2], 1, 0).is_err());
         assert!(scale_layout(&[2, 3], &[3], 2, 0).is_err());
         assert_eq!(
@@ -346,13 +376,19 @@ mod tests {
         let b = ty(DType::I8, &[3, 2]);
         let mut names = SymbolNamer::new("t");
         let ops = [op(&a), op(&b)];
-        assert_eq!(matmul_integer(&Args { operands: &ops }, &mut names).unwrap(), ty(DType::I32, &[4, 2]));
+        assert_eq!(
+            matmul_integer(&Args { operands: &ops }, &mut names).unwrap(),
+            ty(DType::I32, &[4, 2])
+        );
         let f = ty(DType::F32, &[3, 2]);
         let ops = [op(&a), op(&f)];
         assert!(matmul_integer(&Args { operands: &ops }, &mut names).is_err());
         let ops = [op(&f)];
         let cast = BitCastAttrs { to: DType::I32 };
-        assert_eq!(bit_cast(&cast, &Args { operands: &ops }).unwrap(), ty(DType::I32, &[3, 2]));
+        assert_eq!(
+            bit_cast(&cast, &Args { operands: &ops }).unwrap(),
+            ty(DType::I32, &[3, 2])
+        );
         assert!(bit_cast(&BitCastAttrs { to: DType::I16 }, &Args { operands: &ops }).is_err());
     }
 }

@@ -33,18 +33,11 @@ pub(super) fn rnn(a: &RnnAttrs, args: &Args) -> Result<Vec<TensorType>, InferErr
     let r = args.get(2)?.ty;
     expect_float(x, "rnn X")?;
     if x.rank() != 3 || w.rank() != 3 || r.rank() != 3 {
-        bail!(
-            "{} needs X, W and R of rank 3, got {x}, {w} and {r}",
-            a.cell.name()
-        );
+        bail!("{} needs X, W and R of rank 3, got {x}, {w} and {r}", a.cell.name());
     }
     for t in [w, r] {
         if t.dtype != x.dtype {
-            bail!(
-                "{} weights must have X's dtype {}, got {t}",
-                a.cell.name(),
-                x.dtype
-            );
+            bail!("{} weights must have X's dtype {}, got {t}", a.cell.name(), x.dtype);
         }
     }
     let dirs = a.direction.count();
@@ -76,11 +69,7 @@ pub(super) fn rnn(a: &RnnAttrs, args: &Args) -> Result<Vec<TensorType>, InferErr
     if let Some(b) = args.opt(3) {
         let b = b.ty;
         if b.dtype != x.dtype || b.rank() != 2 {
-            bail!(
-                "{} B must be a rank-2 {} tensor, got {b}",
-                a.cell.name(),
-                x.dtype
-            );
+            bail!("{} B must be a rank-2 {} tensor, got {b}", a.cell.name(), x.dtype);
         }
         check_dim(&b.shape.0[0], dirs, "B's direction dim", b)?;
         check_dim(&b.shape.0[1], gh2, "B's bias dim", b)?;
@@ -130,11 +119,7 @@ pub(super) fn rnn(a: &RnnAttrs, args: &Args) -> Result<Vec<TensorType>, InferErr
             check_dim(&p.shape.0[1], h3, "P's peephole dim", p)?;
         }
     } else if args.len() > 6 {
-        bail!(
-            "{} takes at most 6 operands, got {}",
-            a.cell.name(),
-            args.len()
-        );
+        bail!("{} takes at most 6 operands, got {}", a.cell.name(), args.len());
     }
     if args.len() > 8 {
         bail!("lstm takes at most 8 operands, got {}", args.len());

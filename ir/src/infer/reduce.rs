@@ -64,12 +64,25 @@ pub(super) fn softmax(s: &SoftmaxAttrs, args: &Args) -> Result<TensorType, Infer
 }
 
 /// The reduced axes of a reduction: `None` when they are only known at run time.
-pub fn reduce_axes(r: &ReduceAttrs, rank: usize, axes: Option<Vec<i64>>, has_axes: bool) -> Result<Option<Vec<usize>>, InferError> {
+pub fn reduce_axes(
+    r: &ReduceAttrs,
+    rank: usize,
+    axes: Option<Vec<i64>>,
+    has_axes: bool,
+) -> Result<Option<Vec<usize>>, InferError> {
     match axes {
         Some(a) if !a.is_empty() => normalize_axes(&a, rank).map(Some),
-        Some(_) => Ok(Some(if r.noop_with_empty_axes { vec![] } else { (0..rank).collect() })),
+        Some(_) => Ok(Some(if r.noop_with_empty_axes {
+            vec![]
+        } else {
+            (0..rank).collect()
+        })),
         None if has_axes => Ok(None),
-        None => Ok(Some(if r.noop_with_empty_axes { vec![] } else { (0..rank).collect() })),
+        None => Ok(Some(if r.noop_with_empty_axes {
+            vec![]
+        } else {
+            (0..rank).collect()
+        })),
     }
 }
 
@@ -91,7 +104,11 @@ pub(super) fn reduce(r: &ReduceAttrs, args: &Args, names: &mut super::SymbolName
             let count = axes_operand
                 .and_then(|a| a.ty.shape.0.first().and_then(Dim::fixed))
                 .ok_or_else(|| InferError("reduce axes operand must have a fixed length".into()))?;
-            let rank = if r.keepdims { x.rank() } else { x.rank().saturating_sub(count) };
+            let rank = if r.keepdims {
+                x.rank()
+            } else {
+                x.rank().saturating_sub(count)
+            };
             (0..rank).map(|_| names.fresh()).collect()
         }
     };
@@ -117,5 +134,8 @@ pub(super) fn arg_reduce(a: &ArgReduceAttrs, args: &Args) -> Result<TensorType, 
     if !x.dtype.is_numeric() || a.axis >= x.rank().max(1) {
         bail!("arg reduce axis {} does not fit {x}", a.axis);
     }
-    Ok(TensorType::new(DType::I64, Shape(reduced_dims(&x.shape, &[a.axis], a.keepdims))))
+    Ok(TensorType::new(
+        DType::I64,
+        Shape(reduced_dims(&x.shape, &[a.axis], a.keepdims)),
+    ))
 }

@@ -36,9 +36,17 @@ pub(super) fn scatter_elements(s: &ScatterElementsAttrs, args: &Args) -> Result<
     let upd = args.get(2)?.ty;
     expect_indices(idx, "scatter_elements")?;
     if upd.dtype != data.dtype || idx.rank() != data.rank() {
-        bail!("scatter_elements needs updates of {} and indices of rank {}, got {upd} and {idx}", data.dtype, data.rank());
+        bail!(
+            "scatter_elements needs updates of {} and indices of rank {}, got {upd} and {idx}",
+            data.dtype,
+            data.rank()
+        );
     }
-    same_dims(idx.shape.dims(), upd.shape.dims(), "scatter_elements indices and updates")?;
+    same_dims(
+        idx.shape.dims(),
+        upd.shape.dims(),
+        "scatter_elements indices and updates",
+    )?;
     if s.axis >= data.rank() {
         bail!("scatter_elements axis {} is out of range for {data}", s.axis);
     }
@@ -64,7 +72,11 @@ pub(super) fn scatter_nd(args: &Args) -> Result<TensorType, InferError> {
         bail!("scatter_nd tuples of length {k} do not fit {data}, or updates {upd} differ in dtype");
     }
     let d = idx.shape.dims();
-    let want: Vec<Dim> = d[..d.len() - 1].iter().chain(&data.shape.dims()[k..]).cloned().collect();
+    let want: Vec<Dim> = d[..d.len() - 1]
+        .iter()
+        .chain(&data.shape.dims()[k..])
+        .cloned()
+        .collect();
     same_dims(upd.shape.dims(), &want, "scatter_nd updates")?;
     Ok(data.clone())
 }
@@ -80,7 +92,11 @@ pub(super) fn gather_nd(g: &GatherNdAttrs, args: &Args) -> Result<TensorType, In
     }
     same_dims(&data.shape.dims()[..b], &idx.shape.dims()[..b], "gather_nd batch dims")?;
     let d = idx.shape.dims();
-    let out: Vec<Dim> = d[..d.len() - 1].iter().chain(&data.shape.dims()[b + k..]).cloned().collect();
+    let out: Vec<Dim> = d[..d.len() - 1]
+        .iter()
+        .chain(&data.shape.dims()[b + k..])
+        .cloned()
+        .collect();
     Ok(TensorType::new(data.dtype, Shape(out)))
 }
 

@@ -8,10 +8,7 @@ use crate::shape::{Dim, Shape};
 use crate::DType;
 
 /// `[selected, 3]` i64: the count is known only at run time.
-pub(super) fn non_max_suppression(
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+pub(super) fn non_max_suppression(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let boxes = args.get(0)?.ty;
     let scores = args.get(1)?.ty;
     expect_float(boxes, "non_max_suppression boxes")?;
@@ -23,34 +20,21 @@ pub(super) fn non_max_suppression(
     }
     if let Some(m) = args.opt(2) {
         if !m.ty.dtype.is_int() || m.ty.rank() > 1 {
-            bail!(
-                "max_output_boxes_per_class must be one integer, got {}",
-                m.ty
-            );
+            bail!("max_output_boxes_per_class must be one integer, got {}", m.ty);
         }
     }
     for i in [3, 4] {
         if let Some(t) = args.opt(i) {
             if !t.ty.dtype.is_float() || t.ty.rank() > 1 {
-                bail!(
-                    "non_max_suppression thresholds must be one float, got {}",
-                    t.ty
-                );
+                bail!("non_max_suppression thresholds must be one float, got {}", t.ty);
             }
         }
     }
-    Ok(TensorType::new(
-        DType::I64,
-        Shape(vec![names.fresh(), Dim::Fixed(3)]),
-    ))
+    Ok(TensorType::new(DType::I64, Shape(vec![names.fresh(), Dim::Fixed(3)])))
 }
 
 /// `Y, indices, inverse_indices, counts`; the number of uniques is known only at run time.
-pub(super) fn unique(
-    a: &UniqueAttrs,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<Vec<TensorType>, InferError> {
+pub(super) fn unique(a: &UniqueAttrs, args: &Args, names: &mut SymbolNamer) -> Result<Vec<TensorType>, InferError> {
     let x = args.get(0)?.ty;
     let n = names.fresh();
     let (y, inverse) = match a.axis {
@@ -74,19 +58,11 @@ pub(super) fn unique(
         }
     };
     let idx = |d: Dim| TensorType::new(DType::I64, Shape(vec![d]));
-    Ok(vec![
-        TensorType::new(x.dtype, y),
-        idx(n.clone()),
-        idx(inverse),
-        idx(n),
-    ])
+    Ok(vec![TensorType::new(x.dtype, y), idx(n.clone()), idx(inverse), idx(n)])
 }
 
 /// The input's type; `sequence_lens` must be integers, one per batch entry.
-pub(super) fn reverse_sequence(
-    a: &ReverseSequenceAttrs,
-    args: &Args,
-) -> Result<TensorType, InferError> {
+pub(super) fn reverse_sequence(a: &ReverseSequenceAttrs, args: &Args) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     let lens = args.get(1)?.ty;
     if a.batch_axis == a.time_axis || a.batch_axis >= x.rank() || a.time_axis >= x.rank() {
@@ -117,10 +93,7 @@ pub(super) fn tf_idf(a: &TfIdfAttrs, args: &Args) -> Result<TensorType, InferErr
         bail!("tf_idf_vectorizer needs ngram_indexes");
     };
     if !a.weights.is_empty() && a.weights.len() < out {
-        bail!(
-            "tf_idf_vectorizer has {} weights for {out} outputs",
-            a.weights.len()
-        );
+        bail!("tf_idf_vectorizer has {} weights for {out} outputs", a.weights.len());
     }
     let mut dims = vec![Dim::Fixed(out)];
     if x.rank() == 2 {

@@ -26,37 +26,21 @@ pub fn dft_axis(axis: i64, rank: usize) -> Result<usize, InferError> {
 
 /// The size of the transformed axis given its input size `d` and the `dft_length`
 /// operand's value `len` (`None`: absent), or `None` when it is not known.
-fn dft_out(
-    a: &DftAttrs,
-    d: Option<usize>,
-    len: Option<Option<i64>>,
-) -> Result<Option<usize>, InferError> {
+fn dft_out(a: &DftAttrs, d: Option<usize>, len: Option<Option<i64>>) -> Result<Option<usize>, InferError> {
     let n = match len {
         Some(Some(l)) if l < 1 => bail!("dft_length must be positive, got {l}"),
         Some(Some(l)) => Some(l as usize),
         Some(None) => None,
-        None if a.inverse && a.onesided => d
-            .and_then(|d| d.checked_sub(1))
-            .and_then(|m| m.checked_mul(2)),
+        None if a.inverse && a.onesided => d.and_then(|d| d.checked_sub(1)).and_then(|m| m.checked_mul(2)),
         None => d,
     };
-    Ok(n.map(|n| {
-        if a.onesided && !a.inverse {
-            n / 2 + 1
-        } else {
-            n
-        }
-    }))
+    Ok(n.map(|n| if a.onesided && !a.inverse { n / 2 + 1 } else { n }))
 }
 
 /// `input` with the transformed axis resized and the last dim 2 (1 for the inverse
 /// one-sided transform). With the axis unknown, every dim the transform could change is
 /// a fresh symbol.
-pub(super) fn dft(
-    a: &DftAttrs,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+pub(super) fn dft(a: &DftAttrs, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     expect_float(x, "dft input")?;
     let r = x.rank();
@@ -98,11 +82,7 @@ pub(super) fn dft(
 }
 
 /// `[batch, frames, bins, 2]`.
-pub(super) fn stft(
-    a: &StftAttrs,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+pub(super) fn stft(a: &StftAttrs, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     expect_float(x, "stft signal")?;
     if x.rank() != 3 || x.shape.0[2].fixed().is_some_and(|c| c != 1 && c != 2) {
@@ -143,11 +123,7 @@ pub(super) fn stft(
 }
 
 /// `[size]` of the attribute's dtype.
-pub(super) fn window(
-    a: &WindowAttrs,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+pub(super) fn window(a: &WindowAttrs, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let size = args.get(0)?.ty;
     if !size.dtype.is_int() || size.rank() > 1 {
         bail!("window size must be one integer, got {size}");

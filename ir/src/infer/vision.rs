@@ -5,8 +5,8 @@
 use super::{bail, expect_float, Args, InferError, SymbolNamer};
 use crate::graph::TensorType;
 use crate::op::{
-    AspectPolicy, CenterCropPadAttrs, ConvTransposeAttrs, DeformConvAttrs, LrnAttrs,
-    MaxPoolIndicesAttrs, MaxUnpoolAttrs, Padding, ResizeAttrs, RoiAlignAttrs,
+    AspectPolicy, CenterCropPadAttrs, ConvTransposeAttrs, DeformConvAttrs, LrnAttrs, MaxPoolIndicesAttrs,
+    MaxUnpoolAttrs, Padding, ResizeAttrs, RoiAlignAttrs,
 };
 use crate::shape::{Dim, Shape};
 use crate::DType;
@@ -31,16 +31,9 @@ pub struct ConvTransposeGeometry {
 /// beginning and the rest at the end, any other padding puts `total - total / 2` at the
 /// beginning (the ONNX rule). An output larger than the full extent grows at the end, where
 /// no input contributes.
-pub fn conv_transpose_geometry(
-    input: &[usize],
-    a: &ConvTransposeAttrs,
-) -> Result<ConvTransposeGeometry, InferError> {
+pub fn conv_transpose_geometry(input: &[usize], a: &ConvTransposeAttrs) -> Result<ConvTransposeGeometry, InferError> {
     let n = input.len();
-    if a.kernel.len() != n
-        || a.strides.len() != n
-        || a.dilations.len() != n
-        || a.output_padding.len() != n
-    {
+    if a.kernel.len() != n || a.strides.len() != n || a.dilations.len() != n || a.output_padding.len() != n {
         bail!(
             "conv_transpose attributes have {} / {} / {} / {} axes for {n} spatial axes",
             a.kernel.len(),
@@ -59,10 +52,7 @@ pub fn conv_transpose_geometry(
     }
     if let Padding::Explicit(p) = &a.padding {
         if p.len() != 2 * n {
-            bail!(
-                "conv_transpose pads has {} entries for {n} spatial axes",
-                p.len()
-            );
+            bail!("conv_transpose pads has {} entries for {n} spatial axes", p.len());
         }
     }
     let overflow = |i: usize| InferError(format!("conv_transpose axis {i} overflows"));
@@ -119,6 +109,7 @@ pub fn conv_transpose_geometry(
     Ok(geo)
 }
 
+/// The type rule of [`crate::Op::ConvTranspose`].
 pub(super) fn conv_transpose(
     c: &ConvTransposeAttrs,
     args: &Args,
@@ -131,10 +122,7 @@ pub(super) fn conv_transpose(
         bail!("conv_transpose needs input and weight of equal rank 3 or more and one dtype, got {x} and {w}");
     }
     if c.kernel.len() != x.rank() - 2 {
-        bail!(
-            "conv_transpose kernel has {} axes for input {x}",
-            c.kernel.len()
-        );
+        bail!("conv_transpose kernel has {} axes for input {x}", c.kernel.len());
     }
     if c.group == 0 {
         bail!("conv_transpose group must be positive");
@@ -167,11 +155,7 @@ pub(super) fn conv_transpose(
     };
     if let Some(b) = args.opt(2) {
         if b.ty.rank() != 1 || b.ty.dtype != x.dtype {
-            bail!(
-                "conv_transpose bias must be rank 1 of {}, got {}",
-                x.dtype,
-                b.ty
-            );
+            bail!("conv_transpose bias must be rank 1 of {}, got {}", x.dtype, b.ty);
         }
         if let (Dim::Fixed(bn), Dim::Fixed(co)) = (&b.ty.shape.0[0], &cout) {
             if bn != co {
@@ -181,12 +165,7 @@ pub(super) fn conv_transpose(
     }
     let mut out = vec![x.shape.0[0].clone(), cout];
     match Shape(x.shape.0[2..].to_vec()).as_fixed() {
-        Some(sizes) => out.extend(
-            conv_transpose_geometry(&sizes, c)?
-                .output
-                .into_iter()
-                .map(Dim::Fixed),
-        ),
+        Some(sizes) => out.extend(conv_transpose_geometry(&sizes, c)?.output.into_iter().map(Dim::Fixed)),
         None => match &c.output_shape {
             Some(s) => out.extend(s.iter().map(|&d| Dim::Fixed(d))),
             None => out.extend((2..x.rank()).map(|_| names.fresh())),
@@ -195,6 +174,7 @@ pub(super) fn conv_transpose(
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 
+/// The type rule of [`crate::Op::Lrn`]: the input's type.
 pub(super) fn lrn(l: &LrnAttrs, args: &Args) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     expect_float(x, "lrn input")?;
@@ -289,11 +269,7 @@ pub fn resize_geometry(
                     bail!("resize cannot scale axis {a} of size 0 to a size");
                 }
             }
-            let ratios: Vec<f64> = axes
-                .iter()
-                .zip(sz)
-                .map(|(&a, &s)| s as f64 / input[a] as f64)
-                .collect();
+            let ratios: Vec<f64> = axes.iter().zip(sz).map(|(&a, &s)| s as f64 / input[a] as f64).collect();
             match attrs.aspect {
                 AspectPolicy::Stretch => {
                     for ((&a, &s), &r) in axes.iter().zip(sz).zip(&ratios) {
@@ -325,11 +301,9 @@ pub fn resize_geometry(
     Ok(geo)
 }
 
-pub(super) fn resize(
-    r: &ResizeAttrs,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+/// The type rule of [`crate::Op::Resize`]: fixed sizes where the input and the scales or
+/// sizes are known, fresh symbols elsewhere.
+pub(super) fn resize(r: &ResizeAttrs, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     let rank = x.rank();
     let needs_float = !matches!(r.mode, crate::op::ResizeMode::Nearest);
@@ -393,12 +367,7 @@ pub(super) fn resize(
 
 /// The dims of a rank-1 integer operand's value when it is a known constant, checked to
 /// have `len` non-negative entries.
-fn const_dims(
-    args: &Args,
-    i: usize,
-    len: usize,
-    what: &str,
-) -> Result<Option<Vec<usize>>, InferError> {
+fn const_dims(args: &Args, i: usize, len: usize, what: &str) -> Result<Option<Vec<usize>>, InferError> {
     match args.const_ints(i)? {
         None => Ok(None),
         Some(v) => {
@@ -434,17 +403,16 @@ fn window_dims(
 ) -> Result<Vec<Dim>, InferError> {
     let spatial = &x.shape.0[2..];
     Ok(match Shape(spatial.to_vec()).as_fixed() {
-        Some(sizes) => {
-            super::conv_geometry(&sizes, kernel, strides, dilations, padding, ceil_mode)?
-                .output
-                .into_iter()
-                .map(Dim::Fixed)
-                .collect()
-        }
+        Some(sizes) => super::conv_geometry(&sizes, kernel, strides, dilations, padding, ceil_mode)?
+            .output
+            .into_iter()
+            .map(Dim::Fixed)
+            .collect(),
         None => spatial.iter().map(|_| names.fresh()).collect(),
     })
 }
 
+/// The type rule of [`crate::Op::MaxPoolIndices`]: values and i64 indices of one shape.
 pub(super) fn max_pool_indices(
     p: &MaxPoolIndicesAttrs,
     args: &Args,
@@ -473,19 +441,13 @@ pub(super) fn max_pool_indices(
     ])
 }
 
-pub(super) fn max_unpool(
-    u: &MaxUnpoolAttrs,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+/// The type rule of [`crate::Op::MaxUnpool`].
+pub(super) fn max_unpool(u: &MaxUnpoolAttrs, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     let idx = args.get(1)?.ty;
     let rank = x.rank();
     if rank < 3 || u.kernel.len() != rank - 2 {
-        bail!(
-            "max unpool kernel has {} axes for input {x}",
-            u.kernel.len()
-        );
+        bail!("max unpool kernel has {} axes for input {x}", u.kernel.len());
     }
     if !x.dtype.is_numeric() || idx.dtype != DType::I64 || idx.rank() != rank {
         bail!("max unpool needs a numeric input and i64 indices of its rank, got {x} and {idx}");
@@ -522,14 +484,9 @@ pub fn unpool_size(n: usize, u: &MaxUnpoolAttrs, i: usize) -> Result<usize, Infe
     let (begin, end) = if u.pads.is_empty() {
         (0, 0)
     } else {
-        (
-            *u.pads.get(i).unwrap_or(&0),
-            *u.pads.get(k + i).unwrap_or(&0),
-        )
+        (*u.pads.get(i).unwrap_or(&0), *u.pads.get(k + i).unwrap_or(&0))
     };
-    if (!u.strides.is_empty() && u.strides.len() != k)
-        || (!u.pads.is_empty() && u.pads.len() != 2 * k)
-    {
+    if (!u.strides.is_empty() && u.strides.len() != k) || (!u.pads.is_empty() && u.pads.len() != 2 * k) {
         bail!(
             "max unpool strides {:?} or pads {:?} do not fit a {k}-d kernel",
             u.strides,
@@ -541,13 +498,10 @@ pub fn unpool_size(n: usize, u: &MaxUnpoolAttrs, i: usize) -> Result<usize, Infe
         .and_then(|v| v.checked_add(u.kernel[i]))
         .and_then(|v| v.checked_sub(begin))
         .and_then(|v| v.checked_sub(end))
-        .ok_or_else(|| {
-            InferError(format!(
-                "max unpool output size of spatial axis {i} is out of range"
-            ))
-        })
+        .ok_or_else(|| InferError(format!("max unpool output size of spatial axis {i} is out of range")))
 }
 
+/// The type rule of [`crate::Op::GridSample`]: `[N, C, grid spatial dims...]`.
 pub(super) fn grid_sample(args: &Args) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     let grid = args.get(1)?.ty;
@@ -559,10 +513,7 @@ pub(super) fn grid_sample(args: &Args) -> Result<TensorType, InferError> {
     }
     if let Some(k) = grid.shape.0[rank - 1].fixed() {
         if k != rank - 2 {
-            bail!(
-                "grid sample grid {grid} must end in {} coordinates",
-                rank - 2
-            );
+            bail!("grid sample grid {grid} must end in {} coordinates", rank - 2);
         }
     }
     if let (Some(a), Some(b)) = (x.shape.0[0].fixed(), grid.shape.0[0].fixed()) {
@@ -575,6 +526,7 @@ pub(super) fn grid_sample(args: &Args) -> Result<TensorType, InferError> {
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 
+/// The type rule of [`crate::Op::AffineGrid`]: `[N, spatial..., n]`.
 pub(super) fn affine_grid(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let theta = args.get(0)?.ty;
     expect_float(theta, "affine grid theta")?;
@@ -599,6 +551,7 @@ pub(super) fn affine_grid(args: &Args, names: &mut SymbolNamer) -> Result<Tensor
     Ok(TensorType::new(theta.dtype, Shape(out)))
 }
 
+/// The type rule of [`crate::Op::Col2Im`]: `[N, C, image...]`.
 pub(super) fn col2im(args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     expect_float(x, "col2im input")?;
@@ -632,6 +585,7 @@ pub(super) fn col2im(args: &Args, names: &mut SymbolNamer) -> Result<TensorType,
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 
+/// The type rule of [`crate::Op::CenterCropPad`].
 pub(super) fn center_crop_pad(
     c: &CenterCropPadAttrs,
     args: &Args,
@@ -657,17 +611,13 @@ pub(super) fn center_crop_pad(
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 
+/// The type rule of [`crate::Op::RoiAlign`]: `[R, C, output_height, output_width]`.
 pub(super) fn roi_align(r: &RoiAlignAttrs, args: &Args) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     let rois = args.get(1)?.ty;
     let idx = args.get(2)?.ty;
     expect_float(x, "roi align input")?;
-    if x.rank() != 4
-        || rois.rank() != 2
-        || rois.dtype != x.dtype
-        || idx.rank() != 1
-        || !idx.dtype.is_int()
-    {
+    if x.rank() != 4 || rois.rank() != 2 || rois.dtype != x.dtype || idx.rank() != 1 || !idx.dtype.is_int() {
         bail!("roi align needs X [N, C, H, W], rois [R, 4] of its dtype and integer batch indices [R], got {x}, {rois} and {idx}");
     }
     if rois.shape.0[1].fixed().is_some_and(|d| d != 4) {
@@ -687,22 +637,14 @@ pub(super) fn roi_align(r: &RoiAlignAttrs, args: &Args) -> Result<TensorType, In
     Ok(TensorType::new(x.dtype, Shape(out)))
 }
 
-pub(super) fn deform_conv(
-    d: &DeformConvAttrs,
-    args: &Args,
-    names: &mut SymbolNamer,
-) -> Result<TensorType, InferError> {
+/// The type rule of [`crate::Op::DeformConv`]: `[N, oC, conv output dims...]`.
+pub(super) fn deform_conv(d: &DeformConvAttrs, args: &Args, names: &mut SymbolNamer) -> Result<TensorType, InferError> {
     let x = args.get(0)?.ty;
     let w = args.get(1)?.ty;
     let offset = args.get(2)?.ty;
     expect_float(x, "deform conv input")?;
     let rank = x.rank();
-    if rank < 3
-        || w.rank() != rank
-        || offset.rank() != rank
-        || w.dtype != x.dtype
-        || offset.dtype != x.dtype
-    {
+    if rank < 3 || w.rank() != rank || offset.rank() != rank || w.dtype != x.dtype || offset.dtype != x.dtype {
         bail!("deform conv needs input, weight and offset of equal rank 3 or more and one dtype, got {x}, {w} and {offset}");
     }
     if d.kernel.len() != rank - 2 || d.group == 0 || d.offset_group == 0 {
@@ -743,11 +685,8 @@ mod tests {
     use super::*;
     use crate::op::{CoordTransform, NearestMode, ResizeMode};
 
-    fn ct(
-        padding: Padding,
-        strides: Vec<usize>,
-        output_shape: Option<Vec<usize>>,
-    ) -> ConvTransposeAttrs {
+    /// Attributes with a 3-wide kernel, unit dilations and no output padding.
+    fn ct(padding: Padding, strides: Vec<usize>, output_shape: Option<Vec<usize>>) -> ConvTransposeAttrs {
         let n = strides.len();
         ConvTransposeAttrs {
             kernel: vec![3; n],
@@ -762,17 +701,9 @@ mod tests {
 
     #[test]
     fn conv_transpose_shapes() {
-        let g = conv_transpose_geometry(
-            &[3, 3],
-            &ct(Padding::Explicit(vec![0; 4]), vec![1, 1], None),
-        )
-        .unwrap();
+        let g = conv_transpose_geometry(&[3, 3], &ct(Padding::Explicit(vec![0; 4]), vec![1, 1], None)).unwrap();
         assert_eq!((g.output, g.pad_begin), (vec![5, 5], vec![0, 0]));
-        let g = conv_transpose_geometry(
-            &[3, 3],
-            &ct(Padding::Explicit(vec![1, 2, 1, 2]), vec![3, 2], None),
-        )
-        .unwrap();
+        let g = conv_transpose_geometry(&[3, 3], &ct(Padding::Explicit(vec![1, 2, 1, 2]), vec![3, 2], None)).unwrap();
         assert_eq!((g.output, g.pad_begin), (vec![7, 3], vec![1, 2]));
         // SAME_UPPER: output 6, total padding 1 goes to the end.
         let g = conv_transpose_geometry(&[3], &ct(Padding::SameUpper, vec![2], None)).unwrap();
@@ -786,12 +717,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!((g.output, g.pad_begin), (vec![10, 8], vec![0, 0]));
-        assert!(
-            conv_transpose_geometry(&[3], &ct(Padding::Explicit(vec![3, 3]), vec![1], None))
-                .is_err()
-        );
+        assert!(conv_transpose_geometry(&[3], &ct(Padding::Explicit(vec![3, 3]), vec![1], None)).is_err());
     }
 
+    /// Nearest half-pixel attributes over `axes`.
     fn rz(axes: Vec<usize>, aspect: AspectPolicy) -> ResizeAttrs {
         ResizeAttrs {
             mode: ResizeMode::Nearest,
@@ -832,19 +761,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(g.output, vec![1, 1, 8, 8]);
-        assert!(resize_geometry(
-            &[2],
-            &rz(vec![0], AspectPolicy::Stretch),
-            Some(&[-1.0]),
-            None
-        )
-        .is_err());
-        assert!(resize_geometry(
-            &[2],
-            &rz(vec![1], AspectPolicy::Stretch),
-            Some(&[1.0]),
-            None
-        )
-        .is_err());
+        assert!(resize_geometry(&[2], &rz(vec![0], AspectPolicy::Stretch), Some(&[-1.0]), None).is_err());
+        assert!(resize_geometry(&[2], &rz(vec![1], AspectPolicy::Stretch), Some(&[1.0]), None).is_err());
     }
 }

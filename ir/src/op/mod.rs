@@ -6,30 +6,30 @@
 //! form. Axes held in attributes are already normalized to non-negative numbers.
 //! Optional operands are `None` in a node's operand list.
 
-mod attrs;
-pub mod names;
 mod attention;
+mod attrs;
 mod einsum;
 mod loss;
-mod scatter;
+pub mod names;
+mod quant;
 mod random;
 mod recurrent;
+mod scatter;
 mod select;
 mod signal;
 mod take;
-mod quant;
 mod vision;
 
 pub use attention::*;
+pub use attrs::*;
 pub use einsum::*;
 pub use loss::*;
-pub use scatter::*;
-pub use attrs::*;
+pub use quant::*;
 pub use random::*;
 pub use recurrent::*;
+pub use scatter::*;
 pub use select::*;
 pub use signal::*;
-pub use quant::*;
 pub use vision::*;
 
 use crate::tensor::Tensor;

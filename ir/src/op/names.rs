@@ -154,9 +154,10 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
         Op::Constant(_) => ("constant", vec![]),
         Op::Identity => ("identity", vec![]),
         Op::Unary(u) => match *u {
-            UnaryOp::IsInf { negative, positive } => {
-                ("is_inf", vec![("negative", Bool(negative)), ("positive", Bool(positive))])
-            }
+            UnaryOp::IsInf { negative, positive } => (
+                "is_inf",
+                vec![("negative", Bool(negative)), ("positive", Bool(positive))],
+            ),
             UnaryOp::LeakyRelu { alpha } => ("leaky_relu", vec![("alpha", Float(alpha))]),
             UnaryOp::Elu { alpha } => ("elu", vec![("alpha", Float(alpha))]),
             UnaryOp::Selu { alpha, gamma } => ("selu", vec![("alpha", Float(alpha)), ("gamma", Float(gamma))]),
@@ -243,7 +244,10 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
         ),
         Op::Reduce(r) => (
             name_of(REDUCE, r.kind).unwrap_or("reduce"),
-            vec![("keepdims", Bool(r.keepdims)), ("noop_with_empty_axes", Bool(r.noop_with_empty_axes))],
+            vec![
+                ("keepdims", Bool(r.keepdims)),
+                ("noop_with_empty_axes", Bool(r.noop_with_empty_axes)),
+            ],
         ),
         Op::ArgReduce(a) => (
             if a.max { "arg_max" } else { "arg_min" },
@@ -265,7 +269,10 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
         Op::GatherElements(a) => ("gather_elements", vec![("axis", int(a.axis))]),
         Op::Expand => ("expand", vec![]),
         Op::Tile => ("tile", vec![]),
-        Op::Pad(p) => ("pad", vec![("mode", Ident(name_of(PAD_MODES, p.mode).unwrap_or("constant").into()))]),
+        Op::Pad(p) => (
+            "pad",
+            vec![("mode", Ident(name_of(PAD_MODES, p.mode).unwrap_or("constant").into()))],
+        ),
         Op::Shape(s) => {
             let mut attrs = vec![("start", AttrValue::Int(s.start))];
             if let Some(e) = s.end {
@@ -277,19 +284,35 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
         Op::ConstantOfShape(v) => ("constant_of_shape", vec![("value", AttrValue::Tensor(v.clone()))]),
         Op::Range => ("range", vec![]),
         Op::Trilu(t) => ("trilu", vec![("upper", Bool(t.upper))]),
-        Op::CumSum(c) => ("cum_sum", vec![("exclusive", Bool(c.exclusive)), ("reverse", Bool(c.reverse))]),
-        Op::CumProd(c) => ("cum_prod", vec![("exclusive", Bool(c.exclusive)), ("reverse", Bool(c.reverse))]),
+        Op::CumSum(c) => (
+            "cum_sum",
+            vec![("exclusive", Bool(c.exclusive)), ("reverse", Bool(c.reverse))],
+        ),
+        Op::CumProd(c) => (
+            "cum_prod",
+            vec![("exclusive", Bool(c.exclusive)), ("reverse", Bool(c.reverse))],
+        ),
         Op::DepthToSpace(d) => (
             "depth_to_space",
-            vec![("blocksize", int(d.blocksize)), ("mode", Ident(if d.crd { "crd" } else { "dcr" }.into()))],
+            vec![
+                ("blocksize", int(d.blocksize)),
+                ("mode", Ident(if d.crd { "crd" } else { "dcr" }.into())),
+            ],
         ),
         Op::SpaceToDepth(d) => (
             "space_to_depth",
-            vec![("blocksize", int(d.blocksize)), ("mode", Ident(if d.crd { "crd" } else { "dcr" }.into()))],
+            vec![
+                ("blocksize", int(d.blocksize)),
+                ("mode", Ident(if d.crd { "crd" } else { "dcr" }.into())),
+            ],
         ),
         Op::TopK(t) => (
             "top_k",
-            vec![("axis", int(t.axis)), ("largest", Bool(t.largest)), ("sorted", Bool(t.sorted))],
+            vec![
+                ("axis", int(t.axis)),
+                ("largest", Bool(t.largest)),
+                ("sorted", Bool(t.sorted)),
+            ],
         ),
         Op::OneHot(a) => ("one_hot", vec![("axis", int(a.axis))]),
         Op::EyeLike(e) => {
@@ -500,24 +523,34 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
             negative: a.bool("negative")?,
             positive: a.bool("positive")?,
         }),
-        "leaky_relu" => Op::Unary(UnaryOp::LeakyRelu { alpha: a.float("alpha")? }),
-        "elu" => Op::Unary(UnaryOp::Elu { alpha: a.float("alpha")? }),
+        "leaky_relu" => Op::Unary(UnaryOp::LeakyRelu {
+            alpha: a.float("alpha")?,
+        }),
+        "elu" => Op::Unary(UnaryOp::Elu {
+            alpha: a.float("alpha")?,
+        }),
         "selu" => Op::Unary(UnaryOp::Selu {
             alpha: a.float("alpha")?,
             gamma: a.float("gamma")?,
         }),
-        "celu" => Op::Unary(UnaryOp::Celu { alpha: a.float("alpha")? }),
+        "celu" => Op::Unary(UnaryOp::Celu {
+            alpha: a.float("alpha")?,
+        }),
         "hard_sigmoid" => Op::Unary(UnaryOp::HardSigmoid {
             alpha: a.float("alpha")?,
             beta: a.float("beta")?,
         }),
-        "thresholded_relu" => Op::Unary(UnaryOp::ThresholdedRelu { alpha: a.float("alpha")? }),
+        "thresholded_relu" => Op::Unary(UnaryOp::ThresholdedRelu {
+            alpha: a.float("alpha")?,
+        }),
         "gelu" => Op::Unary(UnaryOp::Gelu { tanh: a.bool("tanh")? }),
         "shrink" => Op::Unary(UnaryOp::Shrink {
             bias: a.float("bias")?,
             lambd: a.float("lambd")?,
         }),
-        "swish" => Op::Unary(UnaryOp::Swish { alpha: a.float("alpha")? }),
+        "swish" => Op::Unary(UnaryOp::Swish {
+            alpha: a.float("alpha")?,
+        }),
         "where" => Op::Where,
         "clip" => Op::Clip,
         "cast" => Op::Cast(CastAttrs {
@@ -558,7 +591,9 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
             a.pool(PoolKind::Lp { p })?
         }
         "global_max_pool" => Op::GlobalPool(PoolKind::Max),
-        "global_average_pool" => Op::GlobalPool(PoolKind::Average { count_include_pad: false }),
+        "global_average_pool" => Op::GlobalPool(PoolKind::Average {
+            count_include_pad: false,
+        }),
         "global_lp_pool" => Op::GlobalPool(PoolKind::Lp { p: a.float("p")? }),
         "batch_norm" => Op::BatchNorm(a.norm(false)?),
         "instance_norm" => Op::InstanceNorm(a.norm(false)?),
@@ -586,11 +621,15 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
             keepdims: a.bool("keepdims")?,
             select_last_index: a.bool("select_last_index")?,
         }),
-        "reshape" => Op::Reshape(ReshapeAttrs { allowzero: a.bool("allowzero")? }),
+        "reshape" => Op::Reshape(ReshapeAttrs {
+            allowzero: a.bool("allowzero")?,
+        }),
         "flatten" => Op::Flatten(AxisAttr { axis: a.usize("axis")? }),
         "squeeze" => Op::Squeeze,
         "unsqueeze" => Op::Unsqueeze,
-        "transpose" => Op::Transpose(TransposeAttrs { perm: a.usizes("perm")? }),
+        "transpose" => Op::Transpose(TransposeAttrs {
+            perm: a.usizes("perm")?,
+        }),
         "concat" => Op::Concat(AxisAttr { axis: a.usize("axis")? }),
         "split" => Op::Split(SplitAttrs {
             axis: a.usize("axis")?,
@@ -618,7 +657,9 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
         "size" => Op::Size,
         "constant_of_shape" => Op::ConstantOfShape(a.tensor("value")?),
         "range" => Op::Range,
-        "trilu" => Op::Trilu(TriluAttrs { upper: a.bool("upper")? }),
+        "trilu" => Op::Trilu(TriluAttrs {
+            upper: a.bool("upper")?,
+        }),
         "cum_prod" => Op::CumProd(CumSumAttrs {
             exclusive: a.bool("exclusive")?,
             reverse: a.bool("reverse")?,
@@ -666,7 +707,11 @@ fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
         "dft" | "stft" | "hann_window" | "hamming_window" | "blackman_window" | "mel_weight_matrix" => {
             super::signal::decode(name, &mut a.items)?.ok_or_else(|| format!("unknown op `{name}`"))?
         }
-        "random_uniform" | "random_normal" | "random_uniform_like" | "random_normal_like" | "bernoulli"
+        "random_uniform"
+        | "random_normal"
+        | "random_uniform_like"
+        | "random_normal_like"
+        | "bernoulli"
         | "multinomial" => super::random::decode(name, &mut a.items)?.ok_or_else(|| format!("unknown op `{name}`"))?,
         _ => return Err(format!("unknown op `{name}`")),
     })

@@ -77,14 +77,10 @@ pub struct MultinomialAttrs {
 /// The attributes of a distribution, in their fixed order.
 fn dist_attrs(d: &RandomDist) -> AttrList {
     match *d {
-        RandomDist::Uniform { low, high } => vec![
-            ("low", AttrValue::Float(low)),
-            ("high", AttrValue::Float(high)),
-        ],
-        RandomDist::Normal { mean, scale } => vec![
-            ("mean", AttrValue::Float(mean)),
-            ("scale", AttrValue::Float(scale)),
-        ],
+        RandomDist::Uniform { low, high } => vec![("low", AttrValue::Float(low)), ("high", AttrValue::Float(high))],
+        RandomDist::Normal { mean, scale } => {
+            vec![("mean", AttrValue::Float(mean)), ("scale", AttrValue::Float(scale))]
+        }
     }
 }
 
@@ -110,10 +106,7 @@ pub(super) fn encode_random(a: &RandomAttrs) -> (&'static str, AttrList) {
     };
     let mut attrs = dist_attrs(&a.dist);
     attrs.push(("dtype", AttrValue::Ident(a.dtype.name().into())));
-    attrs.push((
-        "shape",
-        AttrValue::Ints(a.shape.iter().map(|&d| d as i64).collect()),
-    ));
+    attrs.push(("shape", AttrValue::Ints(a.shape.iter().map(|&d| d as i64).collect())));
     push_seed(&mut attrs, a.seed);
     (name, attrs)
 }
@@ -150,10 +143,7 @@ pub(super) fn encode_multinomial(a: &MultinomialAttrs) -> (&'static str, AttrLis
 
 /// Decodes the op `name` (one of this module's) from its text attributes; `None` when the
 /// name is not one of them.
-pub(super) fn decode(
-    name: &str,
-    items: &mut Vec<(String, AttrValue)>,
-) -> Result<Option<super::Op>, String> {
+pub(super) fn decode(name: &str, items: &mut Vec<(String, AttrValue)>) -> Result<Option<super::Op>, String> {
     use super::Op;
     let mut t = Take(items);
     let uniform = |t: &mut Take| -> Result<RandomDist, String> {

@@ -121,15 +121,7 @@ pub enum RnnActivationKind {
 
 /// An activation's kind, text keyword, ONNX name, whether it takes `alpha` and `beta`,
 /// and their defaults.
-type ActInfo = (
-    RnnActivationKind,
-    &'static str,
-    &'static str,
-    bool,
-    bool,
-    f32,
-    f32,
-);
+type ActInfo = (RnnActivationKind, &'static str, &'static str, bool, bool, f32, f32);
 
 /// Every activation's [`ActInfo`].
 #[rustfmt::skip]
@@ -150,19 +142,13 @@ const ACTIVATIONS: &[ActInfo] = &[
 /// The table entry of `kind`.
 fn entry(kind: RnnActivationKind) -> &'static ActInfo {
     // Every kind has an entry; Tanh's is the fallback that is never taken.
-    ACTIVATIONS
-        .iter()
-        .find(|e| e.0 == kind)
-        .unwrap_or(&ACTIVATIONS[1])
+    ACTIVATIONS.iter().find(|e| e.0 == kind).unwrap_or(&ACTIVATIONS[1])
 }
 
 impl RnnActivationKind {
     /// The kind named `name` in ONNX's spelling (case-insensitive).
     pub fn from_onnx(name: &str) -> Option<RnnActivationKind> {
-        ACTIVATIONS
-            .iter()
-            .find(|e| e.2.eq_ignore_ascii_case(name))
-            .map(|e| e.0)
+        ACTIVATIONS.iter().find(|e| e.2.eq_ignore_ascii_case(name)).map(|e| e.0)
     }
 
     /// The kind's keyword in the text format (snake case).
@@ -270,12 +256,10 @@ pub(super) fn encode(a: &RnnAttrs) -> (&'static str, AttrList) {
     ];
     match a.cell {
         RnnCell::Simple => {}
-        RnnCell::Gru {
-            linear_before_reset,
-        } => attrs.push(("linear_before_reset", AttrValue::Bool(linear_before_reset))),
-        RnnCell::Lstm { input_forget } => {
-            attrs.push(("input_forget", AttrValue::Bool(input_forget)))
+        RnnCell::Gru { linear_before_reset } => {
+            attrs.push(("linear_before_reset", AttrValue::Bool(linear_before_reset)))
         }
+        RnnCell::Lstm { input_forget } => attrs.push(("input_forget", AttrValue::Bool(input_forget))),
     }
     attrs.push(("activations", AttrValue::Ident(names.join("__"))));
     push_f32s(&mut attrs, "activation_alpha", &alphas);
@@ -315,8 +299,7 @@ pub(super) fn decode(name: &str, items: &mut Vec<(String, AttrValue)>) -> Result
     let mut beta = betas.into_iter();
     let mut activations = Vec::new();
     for word in names.split("__") {
-        let kind = RnnActivationKind::from_keyword(word)
-            .ok_or_else(|| format!("unknown activation `{word}`"))?;
+        let kind = RnnActivationKind::from_keyword(word).ok_or_else(|| format!("unknown activation `{word}`"))?;
         let mut act = RnnActivation {
             kind,
             alpha: 0.0,

@@ -139,10 +139,7 @@ pub(super) fn encode_tf_idf(a: &TfIdfAttrs) -> (&'static str, AttrList) {
 
 /// Decodes the op `name` (one of this module's) from its text attributes; `None` when the
 /// name is not one of them.
-pub(super) fn decode(
-    name: &str,
-    items: &mut Vec<(String, AttrValue)>,
-) -> Result<Option<super::Op>, String> {
+pub(super) fn decode(name: &str, items: &mut Vec<(String, AttrValue)>) -> Result<Option<super::Op>, String> {
     use super::Op;
     let mut t = Take(items);
     Ok(Some(match name {
@@ -155,11 +152,7 @@ pub(super) fn decode(
                 Some(AttrValue::Int(v)) => {
                     Some(usize::try_from(v).map_err(|_| format!("unique axis {v} is negative"))?)
                 }
-                Some(other) => {
-                    return Err(format!(
-                        "attribute `axis` must be an integer, got {other:?}"
-                    ))
-                }
+                Some(other) => return Err(format!("attribute `axis` must be an integer, got {other:?}")),
             };
             Op::Unique(UniqueAttrs {
                 axis,

@@ -112,10 +112,7 @@ pub(super) fn encode_mel(a: &MelWeightMatrixAttrs) -> (&'static str, AttrList) {
 
 /// Decodes the op `name` (one of this module's) from its text attributes; `None` when the
 /// name is not one of them.
-pub(super) fn decode(
-    name: &str,
-    items: &mut Vec<(String, AttrValue)>,
-) -> Result<Option<super::Op>, String> {
+pub(super) fn decode(name: &str, items: &mut Vec<(String, AttrValue)>) -> Result<Option<super::Op>, String> {
     use super::Op;
     let mut t = Take(items);
     let window = |kind: WindowKind, t: &mut Take| -> Result<Op, String> {

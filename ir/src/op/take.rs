@@ -18,17 +18,14 @@ impl Take<'_> {
 
     /// Removes and returns the attribute `key`, which must be present.
     pub(super) fn req(&mut self, key: &str) -> Result<AttrValue, String> {
-        self.opt(key)
-            .ok_or_else(|| format!("missing attribute `{key}`"))
+        self.opt(key).ok_or_else(|| format!("missing attribute `{key}`"))
     }
 
     /// An integer attribute.
     pub(super) fn int(&mut self, key: &str) -> Result<i64, String> {
         match self.req(key)? {
             AttrValue::Int(v) => Ok(v),
-            other => Err(format!(
-                "attribute `{key}` must be an integer, got {other:?}"
-            )),
+            other => Err(format!("attribute `{key}` must be an integer, got {other:?}")),
         }
     }
 
@@ -61,9 +58,7 @@ impl Take<'_> {
     pub(super) fn bool(&mut self, key: &str) -> Result<bool, String> {
         match self.req(key)? {
             AttrValue::Bool(v) => Ok(v),
-            other => Err(format!(
-                "attribute `{key}` must be true or false, got {other:?}"
-            )),
+            other => Err(format!("attribute `{key}` must be true or false, got {other:?}")),
         }
     }
 
@@ -71,26 +66,21 @@ impl Take<'_> {
     pub(super) fn ident(&mut self, key: &str) -> Result<String, String> {
         match self.req(key)? {
             AttrValue::Ident(v) => Ok(v),
-            other => Err(format!(
-                "attribute `{key}` must be a keyword, got {other:?}"
-            )),
+            other => Err(format!("attribute `{key}` must be a keyword, got {other:?}")),
         }
     }
 
     /// A dtype attribute.
     pub(super) fn dtype(&mut self, key: &str) -> Result<DType, String> {
         let name = self.ident(key)?;
-        name.parse()
-            .map_err(|e: crate::dtype::UnknownDType| e.to_string())
+        name.parse().map_err(|e: crate::dtype::UnknownDType| e.to_string())
     }
 
     /// A list of integers.
     pub(super) fn ints(&mut self, key: &str) -> Result<Vec<i64>, String> {
         match self.req(key)? {
             AttrValue::Ints(v) => Ok(v),
-            other => Err(format!(
-                "attribute `{key}` must be a list of integers, got {other:?}"
-            )),
+            other => Err(format!("attribute `{key}` must be a list of integers, got {other:?}")),
         }
     }
 
@@ -98,10 +88,7 @@ impl Take<'_> {
     pub(super) fn usizes(&mut self, key: &str) -> Result<Vec<usize>, String> {
         self.ints(key)?
             .into_iter()
-            .map(|x| {
-                usize::try_from(x)
-                    .map_err(|_| format!("attribute `{key}` has a negative entry {x}"))
-            })
+            .map(|x| usize::try_from(x).map_err(|_| format!("attribute `{key}` has a negative entry {x}")))
             .collect()
     }
 
@@ -109,22 +96,17 @@ impl Take<'_> {
     pub(super) fn opt_f32s(&mut self, key: &str) -> Result<Option<Vec<f32>>, String> {
         match self.opt(key) {
             None => Ok(None),
-            Some(AttrValue::Tensor(t)) if t.dtype() == DType::F32 && t.dims().len() == 1 => t
-                .as_slice::<f32>()
-                .map(|s| Some(s.to_vec()))
-                .map_err(|e| e.to_string()),
-            Some(other) => Err(format!(
-                "attribute `{key}` must be an f32[n] tensor, got {other:?}"
-            )),
+            Some(AttrValue::Tensor(t)) if t.dtype() == DType::F32 && t.dims().len() == 1 => {
+                t.as_slice::<f32>().map(|s| Some(s.to_vec())).map_err(|e| e.to_string())
+            }
+            Some(other) => Err(format!("attribute `{key}` must be an f32[n] tensor, got {other:?}")),
         }
     }
 }
 
 /// An `f32[n]` tensor attribute holding `values`.
 pub(super) fn f32s(values: &[f32]) -> AttrValue {
-    AttrValue::Tensor(
-        Tensor::from_vec(vec![values.len()], values.to_vec()).expect("length matches"),
-    )
+    AttrValue::Tensor(Tensor::from_vec(vec![values.len()], values.to_vec()).expect("length matches"))
 }
 
 /// Appends `(key, f32s(values))` unless `values` is empty.

@@ -34,7 +34,11 @@ pub(super) fn lex(text: &str) -> Result<Vec<Token>, (usize, usize, String)> {
         while i < chars.len() {
             let c = chars[i];
             let col = i + 1;
-            let at = |kind| Token { kind, line: li + 1, col };
+            let at = |kind| Token {
+                kind,
+                line: li + 1,
+                col,
+            };
             if c.is_whitespace() {
                 i += 1;
             } else if c == '%' {
@@ -79,11 +83,15 @@ pub(super) fn lex(text: &str) -> Result<Vec<Token>, (usize, usize, String)> {
                 }
                 i += 1;
                 out.push(at(Tok::Str(s)));
-            } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit() || *n == 'i')) {
+            } else if c.is_ascii_digit()
+                || (c == '-' && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit() || *n == 'i'))
+            {
                 let start = i;
                 i += 1;
                 while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || ((chars[i] == '-' || chars[i] == '+') && matches!(chars[i - 1], 'e' | 'E')))
+                    && (chars[i].is_ascii_alphanumeric()
+                        || chars[i] == '.'
+                        || ((chars[i] == '-' || chars[i] == '+') && matches!(chars[i - 1], 'e' | 'E')))
                 {
                     i += 1;
                 }

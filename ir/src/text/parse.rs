@@ -278,20 +278,17 @@ impl Parser {
                 })
                 .collect::<Result<Vec<u8>, String>>()
                 .and_then(|v| Tensor::from_bytes(ty.dtype, dims.clone(), &v).map_err(|e| e.to_string())),
-            DType::F8E4M3FN
-            | DType::F8E4M3FNUZ
-            | DType::F8E5M2
-            | DType::F8E5M2FNUZ
-            | DType::F8E8M0
-            | DType::F4E2M1 => f32s().and_then(|v| {
-                // Printed as the shortest f32 text, which reads back exactly as an f32.
-                let codes = items
-                    .iter()
-                    .zip(v)
-                    .map(|(s, x)| narrow_float_code(ty.dtype, f64::from(x)).ok_or_else(|| bad(s)))
-                    .collect::<Result<Vec<u8>, String>>()?;
-                Tensor::from_bytes(ty.dtype, dims.clone(), &codes).map_err(|e| e.to_string())
-            }),
+            DType::F8E4M3FN | DType::F8E4M3FNUZ | DType::F8E5M2 | DType::F8E5M2FNUZ | DType::F8E8M0 | DType::F4E2M1 => {
+                f32s().and_then(|v| {
+                    // Printed as the shortest f32 text, which reads back exactly as an f32.
+                    let codes = items
+                        .iter()
+                        .zip(v)
+                        .map(|(s, x)| narrow_float_code(ty.dtype, f64::from(x)).ok_or_else(|| bad(s)))
+                        .collect::<Result<Vec<u8>, String>>()?;
+                    Tensor::from_bytes(ty.dtype, dims.clone(), &codes).map_err(|e| e.to_string())
+                })
+            }
         };
         result.or_else(|m| self.error(m))
     }
@@ -467,6 +464,10 @@ fn narrow_float_code(dtype: DType, x: f64) -> Option<u8> {
         encode(dtype, x, false)?
     };
     let back = f64::from(decode(dtype, code)?);
-    let same = if x.is_nan() { back.is_nan() } else { back == x && back.is_sign_negative() == x.is_sign_negative() };
+    let same = if x.is_nan() {
+        back.is_nan()
+    } else {
+        back == x && back.is_sign_negative() == x.is_sign_negative()
+    };
     same.then_some(code)
 }

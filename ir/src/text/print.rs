@@ -24,7 +24,12 @@ pub fn print_graph(graph: &Graph) -> String {
     let _ = writeln!(out, "graph {}", quote(&graph.name));
     for port in graph.inputs() {
         let n = number(port.value, &mut numbers);
-        let _ = writeln!(out, "input %{n}: {} {}", type_text(graph.ty(port.value)), quote(&port.name));
+        let _ = writeln!(
+            out,
+            "input %{n}: {} {}",
+            type_text(graph.ty(port.value)),
+            quote(&port.name)
+        );
     }
     for node in graph.nodes() {
         let results: Vec<String> = node
@@ -57,7 +62,9 @@ pub fn print_graph(graph: &Graph) -> String {
         let _ = writeln!(out, " : {} {}", types.join(", "), quote(&node.name));
     }
     for port in graph.outputs() {
-        let v = numbers.get(&port.value).map_or_else(|| format!("%?{}", port.value.0), |n| format!("%{n}"));
+        let v = numbers
+            .get(&port.value)
+            .map_or_else(|| format!("%?{}", port.value.0), |n| format!("%{n}"));
         let _ = writeln!(out, "output {v} {}", quote(&port.name));
     }
     out
@@ -124,7 +131,11 @@ fn attr_text(v: &AttrValue) -> String {
             format!("[{}]", parts.join(", "))
         }
         AttrValue::Ident(s) => s.clone(),
-        AttrValue::Tensor(t) => format!("{} {}", tensor_data(t), type_text(&TensorType::fixed(t.dtype(), t.dims()))),
+        AttrValue::Tensor(t) => format!(
+            "{} {}",
+            tensor_data(t),
+            type_text(&TensorType::fixed(t.dtype(), t.dims()))
+        ),
     }
 }
 
@@ -132,7 +143,11 @@ fn float_text(v: f64, shortest: String) -> String {
     if v.is_nan() {
         "nan".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "inf".into() } else { "-inf".into() }
+        if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         shortest
     }
@@ -164,8 +179,16 @@ fn tensor_data(t: &Tensor) -> String {
             .into_iter()
             .map(|x| float_text(x, format!("{:?}", x as f32)))
             .collect(),
-        DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b).into_iter().map(|x| x.to_string()).collect(),
-        _ => t.to_i64_vec().unwrap_or_default().into_iter().map(|x| x.to_string()).collect(),
+        DType::U64 => bytemuck::pod_collect_to_vec::<u8, u64>(b)
+            .into_iter()
+            .map(|x| x.to_string())
+            .collect(),
+        _ => t
+            .to_i64_vec()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|x| x.to_string())
+            .collect(),
     };
     format!("[{}]", items.join(", "))
 }

@@ -146,11 +146,7 @@ pub enum SectionKind {
 
 impl SectionKind {
     /// Every kind, in tag order.
-    pub const ALL: [SectionKind; 3] = [
-        SectionKind::Weights,
-        SectionKind::Program,
-        SectionKind::Code,
-    ];
+    pub const ALL: [SectionKind; 3] = [SectionKind::Weights, SectionKind::Program, SectionKind::Code];
 
     /// The tag stored in the section table.
     pub fn tag(self) -> u32 {
@@ -220,9 +216,7 @@ pub enum ArtifactError {
         file: String,
     },
     /// The file is shorter than its header says, or shorter than any artifact can be.
-    #[error(
-        "{file} is truncated: it has {actual} bytes but should have at least {expected_at_least}"
-    )]
+    #[error("{file} is truncated: it has {actual} bytes but should have at least {expected_at_least}")]
     Truncated {
         /// The file concerned.
         file: String,
@@ -249,9 +243,7 @@ pub enum ArtifactError {
         file: String,
     },
     /// The checksum in the footer does not match the file's contents.
-    #[error(
-        "{file} is corrupted: checksum mismatch (recorded {expected:#018x}, computed {actual:#018x})"
-    )]
+    #[error("{file} is corrupted: checksum mismatch (recorded {expected:#018x}, computed {actual:#018x})")]
     Corrupted {
         /// The file concerned.
         file: String,

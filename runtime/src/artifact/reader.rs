@@ -12,8 +12,8 @@ use memmap2::Mmap;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::{
-    ArtifactError, SectionInfo, SectionKind, END_MAGIC, FOOTER_LEN, FORMAT_VERSION, HEADER_LEN,
-    MAGIC, MAX_SECTION_ALIGN, MAX_SECTION_NAME_LEN, MIN_FILE_LEN, SECTION_ALIGN, SECTION_ENTRY_LEN,
+    ArtifactError, SectionInfo, SectionKind, END_MAGIC, FOOTER_LEN, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    MAX_SECTION_ALIGN, MAX_SECTION_NAME_LEN, MIN_FILE_LEN, SECTION_ALIGN, SECTION_ENTRY_LEN,
 };
 
 /// The name used in messages for artifacts read from memory.
@@ -217,9 +217,7 @@ impl fmt::Debug for Artifact {
 fn check_prefix(bytes: &[u8], file: &str) -> Result<(), ArtifactError> {
     let n = bytes.len().min(MAGIC.len());
     if bytes[..n] != MAGIC[..n] {
-        return Err(ArtifactError::NotAnArtifact {
-            file: file.to_string(),
-        });
+        return Err(ArtifactError::NotAnArtifact { file: file.to_string() });
     }
     Ok(())
 }
@@ -273,9 +271,7 @@ fn check(bytes: &[u8], file: &str) -> Result<(String, Vec<SectionInfo>, u64), Ar
     }
     let body_len = len - FOOTER_LEN;
     if bytes[len - 8..] != END_MAGIC {
-        return Err(ArtifactError::MissingEndMarker {
-            file: file.to_string(),
-        });
+        return Err(ArtifactError::MissingEndMarker { file: file.to_string() });
     }
     let expected = le_u64(bytes, body_len);
     let actual = xxh3_64(&bytes[..body_len]);
@@ -338,20 +334,14 @@ fn check(bytes: &[u8], file: &str) -> Result<(String, Vec<SectionInfo>, u64), Ar
         let (name_off, name_len) = (le_u64(bytes, e + 16), le_u32(bytes, e + 24));
         let (tag, align) = (le_u32(bytes, e + 28), le_u32(bytes, e + 32));
         if le_u32(bytes, e + 36) != 0 {
-            return Err(malformed(format!(
-                "section {i}: the reserved field is not zero"
-            )));
+            return Err(malformed(format!("section {i}: the reserved field is not zero")));
         }
         if name_len == 0 || name_len as usize > MAX_SECTION_NAME_LEN {
             return Err(malformed(format!(
                 "section {i}: the name length {name_len} is not between 1 and {MAX_SECTION_NAME_LEN}"
             )));
         }
-        let name_range = range(
-            &format!("the name of section {i}"),
-            name_off,
-            u64::from(name_len),
-        )?;
+        let name_range = range(&format!("the name of section {i}"), name_off, u64::from(name_len))?;
         let name = std::str::from_utf8(&bytes[to_usize(&name_range)])
             .map_err(|_| malformed(format!("section {i}: the name is not valid UTF-8")))?
             .to_string();

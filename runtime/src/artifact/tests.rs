@@ -12,18 +12,12 @@ type Sections = Vec<(&'static str, SectionKind, Vec<u8>)>;
 
 /// Four sections of awkward sizes, the weights holding f32 values, and the file's bytes.
 fn sample() -> (Sections, Vec<u8>) {
-    let weights: Vec<u8> = (0..100u32)
-        .flat_map(|i| (i as f32 * 0.5).to_le_bytes())
-        .collect();
+    let weights: Vec<u8> = (0..100u32).flat_map(|i| (i as f32 * 0.5).to_le_bytes()).collect();
     let sections = vec![
         ("weights", SectionKind::Weights, weights),
         ("program", SectionKind::Program, b"%0 = add %x, %x".to_vec()),
         ("empty", SectionKind::Code, Vec::new()),
-        (
-            "code.cpu",
-            SectionKind::Code,
-            (0..=255u8).cycle().take(1001).collect(),
-        ),
+        ("code.cpu", SectionKind::Code, (0..=255u8).cycle().take(1001).collect()),
     ];
     let mut w = ArtifactWriter::new(MANIFEST.as_bytes().to_vec());
     for (i, (name, kind, bytes)) in sections.iter().enumerate() {
@@ -74,11 +68,7 @@ fn round_trip_through_a_file_and_mmap() {
         w.add_section(name, *kind, b.clone());
     }
     w.write_to(&path).unwrap();
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        bytes,
-        "write_to and to_bytes agree"
-    );
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "write_to and to_bytes agree");
     // Only the output file is left in the folder.
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1);
@@ -128,9 +118,7 @@ fn failed_write_leaves_nothing() {
     );
 
     // A missing folder is reported, and nothing is created.
-    let err = w
-        .write_to(&dir.path().join("no/such/dir/m.lart"))
-        .unwrap_err();
+    let err = w.write_to(&dir.path().join("no/such/dir/m.lart")).unwrap_err();
     assert!(matches!(err, ArtifactError::Io { .. }), "{err}");
 }
 
@@ -149,21 +137,14 @@ fn writer_refuses_bad_input() {
     w.add_section("a", SectionKind::Weights, vec![1]);
     w.add_section("a", SectionKind::Code, vec![2]);
     let err = w.to_bytes().unwrap_err();
-    assert!(
-        err.to_string().contains("two sections are named `a`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("two sections are named `a`"), "{err}");
 
     let mut w = ArtifactWriter::new(b"{}".to_vec());
     w.add_section("", SectionKind::Weights, vec![1]);
     assert!(matches!(w.to_bytes(), Err(ArtifactError::InvalidInput(_))));
 
     let mut w = ArtifactWriter::new(b"{}".to_vec());
-    w.add_section(
-        &"n".repeat(MAX_SECTION_NAME_LEN + 1),
-        SectionKind::Weights,
-        vec![1],
-    );
+    w.add_section(&"n".repeat(MAX_SECTION_NAME_LEN + 1), SectionKind::Weights, vec![1]);
     assert!(matches!(w.to_bytes(), Err(ArtifactError::InvalidInput(_))));
 
     let w = ArtifactWriter::new(vec![0xff, 0xfe]);
@@ -202,8 +183,7 @@ fn any_flipped_byte_is_refused() {
         for flip in [0x01u8, 0x80, 0xff] {
             let mut b = bytes.clone();
             b[pos] ^= flip;
-            let err =
-                Artifact::from_bytes(b).expect_err(&format!("byte {pos} ^ {flip:#x} accepted"));
+            let err = Artifact::from_bytes(b).expect_err(&format!("byte {pos} ^ {flip:#x} accepted"));
             // Errors are specific: the checksum or an earlier, more precise check.
             assert!(
                 matches!(
@@ -218,10 +198,7 @@ fn any_flipped_byte_is_refused() {
                 "{err}"
             );
             if (HEADER_LEN..bytes.len() - FOOTER_LEN).contains(&pos) {
-                assert!(
-                    matches!(err, ArtifactError::Corrupted { .. }),
-                    "byte {pos}: {err}"
-                );
+                assert!(matches!(err, ArtifactError::Corrupted { .. }), "byte {pos}: {err}");
             }
         }
     }
@@ -230,8 +207,7 @@ fn any_flipped_byte_is_refused() {
 #[test]
 fn foreign_files_are_not_artifacts() {
     let dir = tempfile::tempdir().unwrap();
-    let png =
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0\x1f\xf3\xffa".to_vec();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0\x1f\xf3\xffa".to_vec();
     let mut long_text = b"This is a README, not a model.\n".repeat(10);
     long_text.extend_from_slice(b"end\n");
     let npy = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', ".to_vec();
@@ -245,10 +221,7 @@ fn foreign_files_are_not_artifacts() {
         let path = dir.path().join(name);
         std::fs::write(&path, &contents).unwrap();
         let err = Artifact::open(&path).unwrap_err();
-        assert!(
-            matches!(err, ArtifactError::NotAnArtifact { .. }),
-            "{name}: {err}"
-        );
+        assert!(matches!(err, ArtifactError::NotAnArtifact { .. }), "{name}: {err}");
         let msg = err.to_string();
         assert!(
             msg.contains(name) && msg.contains("is not a LightOS artifact (bad magic)"),
@@ -278,10 +251,7 @@ fn empty_and_missing_files() {
     ));
 
     let err = Artifact::open(dir.path().join("missing.lart")).unwrap_err();
-    assert!(
-        matches!(err, ArtifactError::Io { action: "open", .. }),
-        "{err}"
-    );
+    assert!(matches!(err, ArtifactError::Io { action: "open", .. }), "{err}");
     assert!(err.to_string().starts_with("cannot open"), "{err}");
     assert!(err.to_string().contains("missing.lart"), "{err}");
 

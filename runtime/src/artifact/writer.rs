@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::{
-    ArtifactError, SectionKind, END_MAGIC, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_SECTION_NAME_LEN,
-    SECTION_ALIGN, SECTION_ENTRY_LEN,
+    ArtifactError, SectionKind, END_MAGIC, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_SECTION_NAME_LEN, SECTION_ALIGN,
+    SECTION_ENTRY_LEN,
 };
 
 /// Builds an artifact: a manifest and named sections, written in one go.
@@ -60,12 +60,7 @@ impl<'a> ArtifactWriter<'a> {
     /// Adds a section and returns its index. Names must be unique and 1 to
     /// [`MAX_SECTION_NAME_LEN`](super::MAX_SECTION_NAME_LEN) bytes long; this is checked when
     /// the artifact is written.
-    pub fn add_section(
-        &mut self,
-        name: &str,
-        kind: SectionKind,
-        bytes: impl Into<Cow<'a, [u8]>>,
-    ) -> u32 {
+    pub fn add_section(&mut self, name: &str, kind: SectionKind, bytes: impl Into<Cow<'a, [u8]>>) -> u32 {
         let index = self.sections.len() as u32;
         self.sections.push(PendingSection {
             name: name.to_string(),
@@ -84,9 +79,8 @@ impl<'a> ArtifactWriter<'a> {
     pub fn to_bytes(&self) -> Result<Vec<u8>, ArtifactError> {
         let layout = self.layout()?;
         let mut out = Vec::new();
-        self.emit(&layout, &mut out).map_err(|e| {
-            ArtifactError::InvalidInput(format!("cannot assemble artifact in memory: {e}"))
-        })?;
+        self.emit(&layout, &mut out)
+            .map_err(|e| ArtifactError::InvalidInput(format!("cannot assemble artifact in memory: {e}")))?;
         Ok(out)
     }
 
@@ -99,11 +93,7 @@ impl<'a> ArtifactWriter<'a> {
         let layout = self.layout()?;
         let io_err = |action: &'static str, path: &Path| {
             let path = path.to_path_buf();
-            move |source: io::Error| ArtifactError::Io {
-                action,
-                path,
-                source,
-            }
+            move |source: io::Error| ArtifactError::Io { action, path, source }
         };
         let file_name = path.file_name().ok_or_else(|| ArtifactError::Io {
             action: "write",
@@ -117,11 +107,8 @@ impl<'a> ArtifactWriter<'a> {
         let (tmp_path, file) = create_temp(&dir, file_name)?;
         let result = (|| {
             let mut w = BufWriter::new(file);
-            self.emit(&layout, &mut w)
-                .map_err(io_err("write", &tmp_path))?;
-            let file = w
-                .into_inner()
-                .map_err(|e| io_err("write", &tmp_path)(e.into_error()))?;
+            self.emit(&layout, &mut w).map_err(io_err("write", &tmp_path))?;
+            let file = w.into_inner().map_err(|e| io_err("write", &tmp_path)(e.into_error()))?;
             file.sync_all().map_err(io_err("write", &tmp_path))?;
             drop(file);
             fs::rename(&tmp_path, path).map_err(io_err("replace", path))
@@ -166,42 +153,29 @@ impl<'a> ArtifactWriter<'a> {
             }
         }
 
-        let overflow =
-            || ArtifactError::InvalidInput("the artifact would be larger than 2^64 bytes".into());
+        let overflow = || ArtifactError::InvalidInput("the artifact would be larger than 2^64 bytes".into());
         let manifest_off = HEADER_LEN as u64;
         let manifest_len = self.manifest.len() as u64;
-        let table_off = align_up(
-            manifest_off
-                .checked_add(manifest_len)
-                .ok_or_else(overflow)?,
-            8,
-        )
-        .ok_or_else(overflow)?;
+        let table_off =
+            align_up(manifest_off.checked_add(manifest_len).ok_or_else(overflow)?, 8).ok_or_else(overflow)?;
         let table_len = u64::from(count) * SECTION_ENTRY_LEN as u64;
         let names_off = table_off.checked_add(table_len).ok_or_else(overflow)?;
         let mut cursor = names_off;
         let mut name_offsets = Vec::with_capacity(self.sections.len());
         for s in &self.sections {
             name_offsets.push(cursor);
-            cursor = cursor
-                .checked_add(s.name.len() as u64)
-                .ok_or_else(overflow)?;
+            cursor = cursor.checked_add(s.name.len() as u64).ok_or_else(overflow)?;
         }
         let names_end = cursor;
         let mut offsets = Vec::with_capacity(self.sections.len());
         for s in &self.sections {
             cursor = align_up(cursor, SECTION_ALIGN as u64).ok_or_else(overflow)?;
             offsets.push(cursor);
-            cursor = cursor
-                .checked_add(s.bytes.len() as u64)
-                .ok_or_else(overflow)?;
+            cursor = cursor.checked_add(s.bytes.len() as u64).ok_or_else(overflow)?;
         }
-        let file_len = cursor
-            .checked_add(super::FOOTER_LEN as u64)
-            .ok_or_else(overflow)?;
+        let file_len = cursor.checked_add(super::FOOTER_LEN as u64).ok_or_else(overflow)?;
 
-        let head_len = usize::try_from(offsets.first().copied().unwrap_or(names_end))
-            .map_err(|_| overflow())?;
+        let head_len = usize::try_from(offsets.first().copied().unwrap_or(names_end)).map_err(|_| overflow())?;
         let mut head = Vec::with_capacity(head_len);
         head.extend_from_slice(&MAGIC);
         head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -286,11 +260,7 @@ fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> Result<(PathBuf, File), Ar
         tmp_name.push(name);
         tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
         let tmp_path = dir.join(tmp_name);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp_path)
-        {
+        match OpenOptions::new().write(true).create_new(true).open(&tmp_path) {
             Ok(f) => return Ok((tmp_path, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some((tmp_path, e)),
             Err(source) => {

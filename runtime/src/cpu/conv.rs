@@ -4,11 +4,13 @@
 //! `C[cout_g, OH * OW] = W_g[cout_g, K] * B[K, OH * OW]`, with `K = cin_g * KH * KW` in the
 //! reference's order `(ci, kh, kw)`. `W_g` is the weight tensor as it is (row-major), and
 //! `B` is never materialised: the GEMM's B packing reads it straight from the input
-//! (implicit im2col). A 1x1 convolution with unit strides and no padding packs the input
-//! itself as B.
+//! (implicit im2col), one `NR`-column panel at a time right before the microkernel uses
+//! it. A 1x1 convolution with unit strides and no padding packs the input itself as B.
 //!
-//! Padding. The reference skips kernel positions in the padding; the packing writes a
-//! zero there, which adds `acc + 0 * w`. While `w` is finite that is `acc + (+-0)`,
+//! Padding. A padded convolution first copies the input once into zero-padded planes, so
+//! that every kernel tap reads inside them and a panel row is one contiguous copy. The
+//! reference skips kernel positions in the padding; the padded copy instead adds
+//! `acc + 0 * w` there. While `w` is finite that is `acc + (+-0)`,
 //! which is `acc` bit for bit: `acc` starts at `+0.0` and round-to-nearest never makes a
 //! sum `-0` from a `+0` start (`+0 + -0 = +0`, `a + -a = +0`), so adding a signed zero
 //! never changes it. With fma (fast mode) it is `fma(0, w, acc) = acc` alike. An infinite
@@ -120,6 +122,8 @@ impl Conv2dParams {
             ow: geo.output[1],
             pad_top: geo.pad_begin[0],
             pad_left: geo.pad_begin[1],
+            pad_bottom: geo.pad_end[0],
+            pad_right: geo.pad_end[1],
             padded,
         })
     }
@@ -136,6 +140,10 @@ struct Geometry {
     pad_top: usize,
     /// Padding on the left.
     pad_left: usize,
+    /// Padding below.
+    pad_bottom: usize,
+    /// Padding on the right.
+    pad_right: usize,
     /// Whether any pad is nonzero.
     padded: bool,
 }
@@ -169,17 +177,7 @@ pub fn conv2d_f32(
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) -> Result<(), CpuError> {
-    conv2d_fused_f32(
-        Isa::detect(),
-        mode,
-        threads,
-        p,
-        x,
-        w,
-        bias,
-        &ConvFusion::default(),
-        out,
-    )
+    conv2d_fused_f32(Isa::detect(), mode, threads, p, x, w, bias, &ConvFusion::default(), out)
 }
 
 /// [`conv2d_f32`] on instruction set `isa`, with a fused residual and activation.
@@ -221,7 +219,7 @@ pub fn conv2d_fused_f32(
     if out_len == 0 {
         return Ok(());
     }
-    let cv = ConvView {
+    let mut cv = ConvView {
         p,
         geo,
         hw,
@@ -231,58 +229,77 @@ pub fn conv2d_fused_f32(
         k,
         bias,
         fusion,
+        taps: Vec::new(),
     };
     if geo.padded && w.iter().any(|v| !v.is_finite()) {
         direct(&cv, x, w, out);
         return Ok(());
     }
-    let ks = kernels(isa, mode);
-    let a_len = mul(
-        mul(cout_g.div_ceil(ks.mr), ks.mr, "packed weight")?,
-        k,
-        "packed weight",
-    )?;
-    let mut packed = Vec::with_capacity(a_len * p.groups);
-    for g in 0..p.groups {
-        let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
-        packed.extend(pack_a(&MatRef::row_major(wg, cout_g, k), ks.mr));
-    }
     let one_by_one = p.kernel == [1, 1] && p.strides == [1, 1] && !geo.padded;
+    // The padded input's sizes (the input itself when there is no padding).
+    let (hp, wp) = (
+        p.in_h + geo.pad_top + geo.pad_bottom,
+        p.in_w + geo.pad_left + geo.pad_right,
+    );
+    let plane_p = mul(hp, wp, "padded input")?;
+    mul(mul(p.batch, p.in_channels, "padded input")?, plane_p, "padded input")?;
+    if !one_by_one {
+        cv.taps = all_taps(p, cin_g, plane_p, wp);
+    }
+    let ks = kernels(isa, mode);
+    let a_len = mul(mul(cout_g.div_ceil(ks.mr), ks.mr, "packed weight")?, k, "packed weight")?;
+    mul(a_len, p.groups, "packed weight")?;
     let col_tiles = ohw.div_ceil(ks.nr);
     let units = p.batch * p.groups * col_tiles;
+    let parts = threads::split(units, threads);
     let outp = SendPtr(out.as_mut_ptr());
-    threads::run_parts(&threads::split(units, threads), |part| {
-        let mut bbuf = Vec::new();
-        let mut u = part.start;
-        while u < part.end {
-            let (ng, t0) = (u / col_tiles, u % col_tiles);
-            let t1 = col_tiles.min(t0 + (part.end - u));
-            u += t1 - t0;
-            let (n, g) = (ng / p.groups, ng % p.groups);
-            let xs = &x[(n * p.in_channels + g * cin_g) * hw..][..cin_g * hw];
-            let im2col = Im2col { cv: &cv, x: xs };
-            let direct_b = MatRef::row_major(xs, cin_g, hw);
-            let b: &dyn PackB = if one_by_one { &direct_b } else { &im2col };
-            let pr = Problem {
-                k,
-                packed_a: &packed[g * a_len..(g + 1) * a_len],
-                b,
-                // SAFETY: in bounds: `(n, g)` is a valid image and group.
-                c: unsafe { outp.get().add((n * p.out_channels + g * cout_g) * ohw) },
-                ldc: ohw,
-                epi: cv.epilogue(n, g),
-            };
-            // SAFETY: the kernels were checked available; units own disjoint tiles.
-            unsafe {
-                run_region(
-                    &ks,
-                    &pr,
-                    0..cout_g,
-                    t0 * ks.nr..(t1 * ks.nr).min(ohw),
-                    &mut bbuf,
-                );
-            }
+    threads::with_buffers(2 + parts.len(), |bufs| {
+        let (shared, bbufs) = bufs.split_at_mut(2);
+        let (packed, xpad) = shared.split_at_mut(1);
+        let (packed, xpad) = (&mut packed[0], &mut xpad[0]);
+        for g in 0..p.groups {
+            let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
+            pack_a(&MatRef::row_major(wg, cout_g, k), ks.mr, packed);
         }
+        let packed = &packed[..];
+        // Convolution over the zero-padded input has no padding: every tap is inside.
+        let (xsrc, plane) = if geo.padded {
+            pad_input(p, &geo, x, xpad);
+            (&xpad[..], plane_p)
+        } else {
+            (x, hw)
+        };
+        threads::run_parts(&parts, bbufs, |part, bbuf| {
+            let mut u = part.start;
+            while u < part.end {
+                let (ng, t0) = (u / col_tiles, u % col_tiles);
+                let t1 = col_tiles.min(t0 + (part.end - u));
+                u += t1 - t0;
+                let (n, g) = (ng / p.groups, ng % p.groups);
+                let xs = &xsrc[(n * p.in_channels + g * cin_g) * plane..][..cin_g * plane];
+                let im2col = Im2col {
+                    x: xs,
+                    taps: &cv.taps,
+                    width: wp,
+                    ow: geo.ow,
+                    strides: p.strides,
+                };
+                let direct_b = MatRef::row_major(xs, cin_g, hw);
+                let b: &dyn PackB = if one_by_one { &direct_b } else { &im2col };
+                let pr = Problem {
+                    k,
+                    packed_a: &packed[g * a_len..(g + 1) * a_len],
+                    b,
+                    // SAFETY: in bounds: `(n, g)` is a valid image and group.
+                    c: unsafe { outp.get().add((n * p.out_channels + g * cout_g) * ohw) },
+                    ldc: ohw,
+                    epi: cv.epilogue(n, g),
+                };
+                let cols = t0 * ks.nr..(t1 * ks.nr).min(ohw);
+                // SAFETY: the kernels were checked available; units own disjoint tiles.
+                unsafe { run_region(&ks, &pr, 0..cout_g, cols, bbuf) };
+            }
+        });
     });
     Ok(())
 }
@@ -322,6 +339,8 @@ struct ConvView<'a> {
     bias: Option<&'a [f32]>,
     /// Fused residual and activation.
     fusion: &'a ConvFusion<'a>,
+    /// The im2col rows (empty for the direct paths).
+    taps: Vec<Tap>,
 }
 
 impl ConvView<'_> {
@@ -342,117 +361,111 @@ impl ConvView<'_> {
     }
 }
 
-/// The implicit im2col matrix of one image and group: row `(ci, kh, kw)`, column
-/// `(oh, ow)`, zero in the padding.
-struct Im2col<'a> {
-    /// The call.
-    cv: &'a ConvView<'a>,
-    /// The group's input channels of the image, `cin_g x H x W`.
-    x: &'a [f32],
+/// Copies `x` into `out` with the geometry's zero padding around every plane.
+fn pad_input(p: &Conv2dParams, geo: &Geometry, x: &[f32], out: &mut Vec<f32>) {
+    let (h, w) = (p.in_h, p.in_w);
+    let wp = w + geo.pad_left + geo.pad_right;
+    let hp = h + geo.pad_top + geo.pad_bottom;
+    out.resize(p.batch * p.in_channels * hp * wp, 0.0);
+    if h == 0 || w == 0 {
+        // All padding (`out` came empty, so it is all zeros now).
+        return;
+    }
+    for (src, dst) in x.chunks_exact(h * w).zip(out.chunks_exact_mut(hp * wp)) {
+        dst[..geo.pad_top * wp].fill(0.0);
+        for (r, row) in src.chunks_exact(w).enumerate() {
+            let d = &mut dst[(geo.pad_top + r) * wp..][..wp];
+            d[..geo.pad_left].fill(0.0);
+            d[geo.pad_left..geo.pad_left + w].copy_from_slice(row);
+            d[geo.pad_left + w..].fill(0.0);
+        }
+        dst[(geo.pad_top + h) * wp..].fill(0.0);
+    }
 }
 
-/// One row of the implicit im2col matrix: a kernel tap of one input channel.
-#[derive(Copy, Clone)]
-struct Tap {
-    /// Offset of the input channel's plane.
-    plane: usize,
-    /// Input row of output row 0 (`ky * dh - pad_top`).
-    dy: isize,
-    /// Input column of output column 0 (`kx * dw - pad_left`).
-    dx: isize,
+/// The implicit im2col matrix of one image and group of an unpadded (or already padded)
+/// input: row `(ci, kh, kw)`, column `(oh, ow)`.
+struct Im2col<'a> {
+    /// The group's input channels of the image, `cin_g` planes.
+    x: &'a [f32],
+    /// Every row's tap.
+    taps: &'a [Tap],
+    /// Input row length.
+    width: usize,
+    /// Output row length.
+    ow: usize,
+    /// Strides.
+    strides: [usize; 2],
+}
+
+/// One row of the implicit im2col matrix: a kernel tap of one input channel, as the
+/// offset of the input element that output position `(0, 0)` reads.
+#[derive(Copy, Clone, Debug)]
+struct Tap(usize);
+
+/// The taps of every row of the implicit im2col matrix, in K order `(ci, kh, kw)`, over
+/// input planes of `plane` elements and rows of `width`.
+fn all_taps(p: &Conv2dParams, cin_g: usize, plane: usize, width: usize) -> Vec<Tap> {
+    let (kh, kw) = (p.kernel[0], p.kernel[1]);
+    (0..cin_g * kh * kw)
+        .map(|k| {
+            let (ci, t) = (k / (kh * kw), k % (kh * kw));
+            Tap(ci * plane + t / kw * p.dilations[0] * width + t % kw * p.dilations[1])
+        })
+        .collect()
 }
 
 impl Im2col<'_> {
-    /// The taps of rows `pc..pc + kc`.
-    fn taps(&self, pc: usize, kc: usize) -> Vec<Tap> {
-        let p = self.cv.p;
-        let (kh, kw) = (p.kernel[0], p.kernel[1]);
-        (pc..pc + kc)
-            .map(|k| {
-                let (ci, t) = (k / (kh * kw), k % (kh * kw));
-                Tap {
-                    plane: ci * self.cv.hw,
-                    dy: (t / kw * p.dilations[0]) as isize - self.cv.geo.pad_top as isize,
-                    dx: (t % kw * p.dilations[1]) as isize - self.cv.geo.pad_left as isize,
-                }
-            })
-            .collect()
-    }
-
-    /// Packs with a panel width known at compile time. A panel whose `NR` positions lie
-    /// in one output row, all inside the input for a tap, is a fixed-size copy (or a
-    /// strided gather); the rest go element by element.
-    fn pack_nr<const NR: usize>(
-        &self,
-        pc: usize,
-        kc: usize,
-        jc: usize,
-        nc: usize,
-        dst: &mut [f32],
-    ) {
-        let cv = self.cv;
-        let p = cv.p;
-        let (sh, sw) = (p.strides[0], p.strides[1]);
-        let (h, w) = (p.in_h as isize, p.in_w as isize);
-        let ow = cv.geo.ow;
-        let taps = self.taps(pc, kc);
+    /// Packs with a panel width known at compile time: a panel whose positions lie in one
+    /// output row is a fixed-size copy per tap (a strided gather for strides above one);
+    /// a panel across rows is copied run by run.
+    fn pack_nr<const NR: usize>(&self, pc: usize, kc: usize, jc: usize, nc: usize, dst: &mut [f32]) {
+        let [sh, sw] = self.strides;
+        let taps = &self.taps[pc..pc + kc];
         for q in 0..nc.div_ceil(NR) {
             let panel = &mut dst[q * kc * NR..(q + 1) * kc * NR];
             let p0 = jc + q * NR;
             let count = NR.min(jc + nc - p0);
-            let (oy, ox) = (p0 / ow, p0 % ow);
-            let one_row = count == NR && ox + NR <= ow;
-            let (iy0, ix0) = ((oy * sh) as isize, (ox * sw) as isize);
-            let span = ((NR - 1) * sw) as isize;
-            for (t, row) in taps.iter().zip(panel.chunks_exact_mut(NR)) {
-                let (iy, ix) = (iy0 + t.dy, ix0 + t.dx);
-                if one_row && (0..h).contains(&iy) && ix >= 0 && ix + span < w {
-                    let base = t.plane + iy as usize * p.in_w + ix as usize;
+            let (oy, ox) = (p0 / self.ow, p0 % self.ow);
+            if count == NR && ox + NR <= self.ow {
+                let start = oy * sh * self.width + ox * sw;
+                for (t, row) in taps.iter().zip(panel.chunks_exact_mut(NR)) {
+                    let base = t.0 + start;
                     if sw == 1 {
                         let src = &self.x[base..base + NR];
-                        if let (Ok(d), Ok(s)) = (
-                            <&mut [f32; NR]>::try_from(&mut *row),
-                            <&[f32; NR]>::try_from(src),
-                        ) {
+                        if let (Ok(d), Ok(s)) = (<&mut [f32; NR]>::try_from(row), <&[f32; NR]>::try_from(src)) {
                             *d = *s;
                         }
                     } else {
-                        for (l, slot) in row.iter_mut().enumerate() {
-                            *slot = self.x[base + l * sw];
+                        let src = self.x[base..].iter().step_by(sw);
+                        for (d, s) in row.iter_mut().zip(src) {
+                            *d = *s;
                         }
                     }
-                } else {
-                    self.fill_row(row, t, p0, count);
+                }
+            } else {
+                for (t, row) in taps.iter().zip(panel.chunks_exact_mut(NR)) {
+                    self.fill_row(row, *t, p0, count);
                 }
             }
         }
     }
 
-    /// One packed row for tap `t` at positions `p0..p0 + count`, zero elsewhere.
-    fn fill_row(&self, row: &mut [f32], t: &Tap, p0: usize, count: usize) {
-        let cv = self.cv;
-        let p = cv.p;
-        let (sh, sw) = (p.strides[0] as isize, p.strides[1] as isize);
-        let (h, w) = (p.in_h as isize, p.in_w as isize);
-        let ow = cv.geo.ow;
-        let (mut oy, mut ox) = (p0 / ow, p0 % ow);
+    /// One packed row for tap `t` at positions `p0..p0 + count`, zero after.
+    fn fill_row(&self, row: &mut [f32], t: Tap, p0: usize, count: usize) {
+        let [sh, sw] = self.strides;
+        let (mut oy, mut ox) = (p0 / self.ow, p0 % self.ow);
         let mut l = 0;
         while l < count {
-            let run = (ow - ox).min(count - l);
-            let iy = oy as isize * sh + t.dy;
-            let dst = &mut row[l..l + run];
-            if (0..h).contains(&iy) {
-                let base = t.plane as isize + iy * w;
-                for (i, slot) in dst.iter_mut().enumerate() {
-                    let ix = (ox + i) as isize * sw + t.dx;
-                    *slot = if (0..w).contains(&ix) {
-                        self.x[(base + ix) as usize]
-                    } else {
-                        0.0
-                    };
-                }
+            let run = (self.ow - ox).min(count - l);
+            let first = t.0 + oy * sh * self.width + ox * sw;
+            if sw == 1 {
+                row[l..l + run].copy_from_slice(&self.x[first..first + run]);
             } else {
-                dst.fill(0.0);
+                let src = self.x[first..].iter().step_by(sw);
+                for (d, s) in row[l..l + run].iter_mut().zip(src) {
+                    *d = *s;
+                }
             }
             l += run;
             ox = 0;
@@ -470,13 +483,12 @@ impl PackB for Im2col<'_> {
             16 => self.pack_nr::<16>(pc, kc, jc, nc, dst),
             32 => self.pack_nr::<32>(pc, kc, jc, nc, dst),
             _ => {
-                let taps = self.taps(pc, kc);
                 for q in 0..nc.div_ceil(nr) {
                     let panel = &mut dst[q * kc * nr..(q + 1) * kc * nr];
                     let p0 = jc + q * nr;
                     let count = nr.min(jc + nc - p0);
-                    for (t, row) in taps.iter().zip(panel.chunks_exact_mut(nr)) {
-                        self.fill_row(row, t, p0, count);
+                    for (t, row) in self.taps[pc..pc + kc].iter().zip(panel.chunks_exact_mut(nr)) {
+                        self.fill_row(row, *t, p0, count);
                     }
                 }
             }
@@ -502,14 +514,12 @@ fn direct(cv: &ConvView, x: &[f32], w: &[f32], out: &mut [f32]) {
                         for ci in 0..cv.cin_g {
                             let plane = &xs[ci * cv.hw..(ci + 1) * cv.hw];
                             for ky in 0..kh {
-                                let iy = (oy * p.strides[0] + ky * p.dilations[0]) as isize
-                                    - geo.pad_top as isize;
+                                let iy = (oy * p.strides[0] + ky * p.dilations[0]) as isize - geo.pad_top as isize;
                                 if iy < 0 || iy >= p.in_h as isize {
                                     continue;
                                 }
                                 for kx in 0..kw {
-                                    let ix = (ox * p.strides[1] + kx * p.dilations[1]) as isize
-                                        - geo.pad_left as isize;
+                                    let ix = (ox * p.strides[1] + kx * p.dilations[1]) as isize - geo.pad_left as isize;
                                     if ix < 0 || ix >= p.in_w as isize {
                                         continue;
                                     }

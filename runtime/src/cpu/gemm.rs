@@ -245,11 +245,7 @@ impl Epilogue<'_> {
 /// Fails unless `got == expected`.
 pub(crate) fn expect_len(what: &'static str, expected: usize, got: usize) -> Result<(), CpuError> {
     if got != expected {
-        return Err(CpuError::Size {
-            what,
-            expected,
-            got,
-        });
+        return Err(CpuError::Size { what, expected, got });
     }
     Ok(())
 }
@@ -286,14 +282,7 @@ impl PackB for MatRef<'_> {
 impl MatRef<'_> {
     /// [`PackB::pack`] for unit column stride and a panel width known at compile time
     /// (full panel rows are fixed-size copies).
-    fn pack_rows<const NR: usize>(
-        &self,
-        pc: usize,
-        kc: usize,
-        jc: usize,
-        nc: usize,
-        dst: &mut [f32],
-    ) {
+    fn pack_rows<const NR: usize>(&self, pc: usize, kc: usize, jc: usize, nc: usize, dst: &mut [f32]) {
         for q in 0..nc.div_ceil(NR) {
             let j0 = jc + q * NR;
             let w = NR.min(jc + nc - j0);
@@ -340,22 +329,23 @@ impl MatRef<'_> {
     }
 }
 
-/// Packs all of `a` into row panels of `mr` rows: panel `i`, K step `p`, row `r` at
-/// `i * k * mr + p * mr + r`, zero past the last row.
-pub(crate) fn pack_a(a: &MatRef, mr: usize) -> Vec<f32> {
+/// Appends all of `a` to `out`, packed into row panels of `mr` rows: panel `i`, K step
+/// `p`, row `r` at `i * k * mr + p * mr + r` from the old end, zero past the last row.
+pub(crate) fn pack_a(a: &MatRef, mr: usize, out: &mut Vec<f32>) {
     let (m, k) = (a.rows, a.cols);
     let panels = m.div_ceil(mr);
-    let mut out = vec![0.0f32; panels * mr * k];
+    let start = out.len();
+    out.resize(start + panels * mr * k, 0.0);
+    let dst_all = &mut out[start..];
     for i in 0..panels {
         let rows = mr.min(m - i * mr);
-        let dst = &mut out[i * mr * k..(i + 1) * mr * k];
+        let dst = &mut dst_all[i * mr * k..(i + 1) * mr * k];
         for (p, step) in dst.chunks_exact_mut(mr).enumerate() {
             for (r, slot) in step.iter_mut().enumerate().take(rows) {
                 *slot = a.at(i * mr + r, p);
             }
         }
     }
-    out
 }
 
 /// One GEMM as the threads see it.
@@ -422,23 +412,13 @@ pub(crate) unsafe fn run_region(
         let nc = nc_step.min(cols.end - jc);
         for (bi, &(pc, kc)) in blocks.iter().enumerate() {
             let panel_len = kc * ks.nr;
-            pr.b.pack(
-                pc,
-                kc,
-                jc,
-                nc,
-                ks.nr,
-                &mut bbuf[..nc.div_ceil(ks.nr) * panel_len],
-            );
+            pr.b.pack(pc, kc, jc, nc, ks.nr, &mut bbuf[..nc.div_ceil(ks.nr) * panel_len]);
             let last = bi + 1 == blocks.len();
             for ic in rows.clone().step_by(ks.mc) {
                 let mc = ks.mc.min(rows.end - ic);
                 let job = MacroJob {
                     kc,
-                    a: pr
-                        .packed_a
-                        .as_ptr()
-                        .add((ic / ks.mr) * a_stride + pc * ks.mr),
+                    a: pr.packed_a.as_ptr().add((ic / ks.mr) * a_stride + pc * ks.mr),
                     a_stride,
                     b: bbuf.as_ptr(),
                     b_stride: panel_len,
@@ -526,33 +506,36 @@ pub fn gemm_f32(
     if m == 0 || n == 0 {
         return Ok(());
     }
-    mul(m.div_ceil(16) * 16, k.max(1), "packed A")?;
     let ks = kernels(isa, mode);
-    let packed_a = pack_a(&a, ks.mr);
-    let pr = Problem {
-        k,
-        packed_a: &packed_a,
-        b: &b,
-        c: out.as_mut_ptr(),
-        ldc: n,
-        epi,
-    };
+    mul(mul(m.div_ceil(ks.mr), ks.mr, "packed A")?, k, "packed A")?;
     let (row_tiles, col_tiles) = (m.div_ceil(ks.mr), n.div_ceil(ks.nr));
     let t = threads.min(row_tiles.max(col_tiles));
     let by_cols = col_tiles >= t && (n >= m || row_tiles < t);
-    let tiles = if by_cols { col_tiles } else { row_tiles };
-    threads::run_parts(&threads::split(tiles, t), |part| {
-        let mut bbuf = Vec::new();
-        // SAFETY: the kernels were checked available; parts are disjoint tiles of `out`.
-        unsafe {
-            if by_cols {
-                let cols = part.start * ks.nr..(part.end * ks.nr).min(n);
-                run_region(&ks, &pr, 0..m, cols, &mut bbuf);
-            } else {
-                let rows = part.start * ks.mr..(part.end * ks.mr).min(m);
-                run_region(&ks, &pr, rows, 0..n, &mut bbuf);
+    let parts = threads::split(if by_cols { col_tiles } else { row_tiles }, t);
+    threads::with_buffers(1 + parts.len(), |bufs| {
+        let (packed_a, bbufs) = bufs.split_at_mut(1);
+        pack_a(&a, ks.mr, &mut packed_a[0]);
+        let pr = Problem {
+            k,
+            packed_a: &packed_a[0],
+            b: &b,
+            c: out.as_mut_ptr(),
+            ldc: n,
+            epi,
+        };
+        threads::run_parts(&parts, bbufs, |part, bbuf| {
+            // SAFETY: the kernels were checked available; parts are disjoint tiles of
+            // `out`.
+            unsafe {
+                if by_cols {
+                    let cols = part.start * ks.nr..(part.end * ks.nr).min(n);
+                    run_region(&ks, &pr, 0..m, cols, bbuf);
+                } else {
+                    let rows = part.start * ks.mr..(part.end * ks.mr).min(m);
+                    run_region(&ks, &pr, rows, 0..n, bbuf);
+                }
             }
-        }
+        });
     });
     Ok(())
 }

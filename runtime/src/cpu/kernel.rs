@@ -155,9 +155,7 @@ pub(crate) unsafe fn activate<S: Simd>(t: S::V, act: &Activation) -> S::V {
             S::select(keep, t, S::zero())
         }
         // `alpha * x` if `x < 0`, else `x`.
-        Activation::LeakyRelu { alpha } => {
-            S::select(S::gt(S::zero(), t), S::mul(S::splat(alpha), t), t)
-        }
+        Activation::LeakyRelu { alpha } => S::select(S::gt(S::zero(), t), S::mul(S::splat(alpha), t), t),
         Activation::Clip { min, max } => {
             let t = match min {
                 Some(lo) => fmax_const::<S>(t, lo),
@@ -173,13 +171,7 @@ pub(crate) unsafe fn activate<S: Simd>(t: S::V, act: &Activation) -> S::V {
 
 /// Applies the epilogue `e` to one vector `t` of row `i`, columns `j..j + n`.
 #[inline(always)]
-pub(crate) unsafe fn epilogue_vec<S: Simd>(
-    e: &EpiRaw,
-    mut t: S::V,
-    i: usize,
-    j: usize,
-    n: usize,
-) -> S::V {
+pub(crate) unsafe fn epilogue_vec<S: Simd>(e: &EpiRaw, mut t: S::V, i: usize, j: usize, n: usize) -> S::V {
     if let Some(alpha) = e.alpha {
         t = S::mul(S::splat(alpha), t);
     }
@@ -238,9 +230,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
 /// Runs the microkernel over every `MR x NR` tile of a block (column panels outer, so one
 /// packed B panel stays in L1 while the A panels stream from L2), with edge tiles masked.
 #[inline(always)]
-pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
-    job: &MacroJob,
-) {
+pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(job: &MacroJob) {
     let nr = NV * S::LANES;
     let epi = job.epi.filter(|(e, _, _)| !e.is_identity());
     for jp in 0..job.cols.div_ceil(nr) {
@@ -278,13 +268,7 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
                         break;
                     }
                     let x = match &epi {
-                        Some((e, i0, j0)) => epilogue_vec::<S>(
-                            e,
-                            x,
-                            i0 + ip * MR + r,
-                            j0 + jp * nr + v * S::LANES,
-                            n,
-                        ),
+                        Some((e, i0, j0)) => epilogue_vec::<S>(e, x, i0 + ip * MR + r, j0 + jp * nr + v * S::LANES, n),
                         None => x,
                     };
                     put::<S>(c.add(r * job.ldc + v * S::LANES), n, x);

@@ -58,6 +58,25 @@ pub enum Mode {
     Fast,
 }
 
+impl Mode {
+    /// The mode's name on the command line and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Strict => "strict",
+            Mode::Fast => "fast",
+        }
+    }
+
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        match name {
+            "strict" => Some(Mode::Strict),
+            "fast" => Some(Mode::Fast),
+            _ => None,
+        }
+    }
+}
+
 /// Why a CPU kernel refused its arguments.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CpuError {

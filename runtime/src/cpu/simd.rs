@@ -270,17 +270,11 @@ mod x86 {
         #[inline(always)]
         unsafe fn and_bits(a: __m512, b: __m512) -> __m512 {
             // `_mm512_and_ps` needs AVX512DQ; the integer form is AVX512F.
-            _mm512_castsi512_ps(_mm512_and_si512(
-                _mm512_castps_si512(a),
-                _mm512_castps_si512(b),
-            ))
+            _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
         }
         #[inline(always)]
         unsafe fn or_bits(a: __m512, b: __m512) -> __m512 {
-            _mm512_castsi512_ps(_mm512_or_si512(
-                _mm512_castps_si512(a),
-                _mm512_castps_si512(b),
-            ))
+            _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
         }
         #[inline(always)]
         unsafe fn prefetch(p: *const f32) {
@@ -357,17 +351,11 @@ mod arm {
         }
         #[inline(always)]
         unsafe fn and_bits(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-            vreinterpretq_f32_u32(vandq_u32(
-                vreinterpretq_u32_f32(a),
-                vreinterpretq_u32_f32(b),
-            ))
+            vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)))
         }
         #[inline(always)]
         unsafe fn or_bits(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-            vreinterpretq_f32_u32(vorrq_u32(
-                vreinterpretq_u32_f32(a),
-                vreinterpretq_u32_f32(b),
-            ))
+            vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)))
         }
     }
 }

@@ -106,18 +106,7 @@ fn strict_matmul_is_bit_identical_on_every_isa() {
             }
         }
         let mut out = vec![0.0; m * n];
-        matmul_f32(
-            Mode::Strict,
-            2,
-            &a,
-            &b,
-            m,
-            k,
-            n,
-            &Epilogue::none(),
-            &mut out,
-        )
-        .unwrap();
+        matmul_f32(Mode::Strict, 2, &a, &b, m, k, n, &Epilogue::none(), &mut out).unwrap();
         same_bits(&out, &want, "matmul_f32");
     }
 }
@@ -149,9 +138,7 @@ fn strict_matmul_special_values() {
     let b: Vec<f32> = (0..k * n).map(|_| pick(&mut rng)).collect();
     // Cancellation to exact zeros and products that underflow to -0.
     let mut a2 = rng.vec(m * k);
-    let b2: Vec<f32> = (0..k * n)
-        .map(|i| if i % 3 == 0 { -1.0e-30 } else { 0.0 })
-        .collect();
+    let b2: Vec<f32> = (0..k * n).map(|i| if i % 3 == 0 { -1.0e-30 } else { 0.0 }).collect();
     for x in a2.iter_mut().step_by(5) {
         *x = 1.0e-20;
     }
@@ -169,10 +156,7 @@ fn strict_matmul_special_values() {
 #[test]
 fn strict_gemm_transposes_scales_and_broadcasts() {
     let mut rng = Rng(3);
-    for (case, &(m, k, n)) in [(5, 9, 7), (14, 270, 19), (1, 3, 40), (31, 20, 1)]
-        .iter()
-        .enumerate()
-    {
+    for (case, &(m, k, n)) in [(5, 9, 7), (14, 270, 19), (1, 3, 40), (31, 20, 1)].iter().enumerate() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let (a, b) = (rng.vec(m * k), rng.vec(k * n));
             let ad = if ta { [k, m] } else { [m, k] };
@@ -223,11 +207,7 @@ fn strict_gemm_transposes_scales_and_broadcasts() {
                 for isa in Isa::available() {
                     let mut out = vec![0.0; m * n];
                     gemm_f32(isa, Mode::Strict, 2, am, bm, &epi, &mut out).unwrap();
-                    same_bits(
-                        &out,
-                        &want,
-                        &format!("gemm {m}x{k}x{n} ta{ta} tb{tb} c{ci} {isa:?}"),
-                    );
+                    same_bits(&out, &want, &format!("gemm {m}x{k}x{n} ta{ta} tb{tb} c{ci} {isa:?}"));
                 }
             }
         }
@@ -236,10 +216,7 @@ fn strict_gemm_transposes_scales_and_broadcasts() {
 
 /// Reference `x + y` of equal shapes.
 fn ref_add(x: &[f32], y: &[f32], dims: &[usize]) -> Vec<f32> {
-    run_ref(
-        &Op::Binary(BinaryOp::Add),
-        &[Some(&t(dims, x)), Some(&t(dims, y))],
-    )
+    run_ref(&Op::Binary(BinaryOp::Add), &[Some(&t(dims, x)), Some(&t(dims, y))])
 }
 
 /// Reference activation.
@@ -247,10 +224,7 @@ fn ref_act(act: Activation, x: &[f32], dims: &[usize]) -> Vec<f32> {
     match act {
         Activation::None => x.to_vec(),
         Activation::Relu => run_ref(&Op::Unary(UnaryOp::Relu), &[Some(&t(dims, x))]),
-        Activation::LeakyRelu { alpha } => run_ref(
-            &Op::Unary(UnaryOp::LeakyRelu { alpha }),
-            &[Some(&t(dims, x))],
-        ),
+        Activation::LeakyRelu { alpha } => run_ref(&Op::Unary(UnaryOp::LeakyRelu { alpha }), &[Some(&t(dims, x))]),
         Activation::Clip { min, max } => {
             let (lo, hi) = (min.map(Tensor::scalar), max.map(Tensor::scalar));
             run_ref(&Op::Clip, &[Some(&t(dims, x)), lo.as_ref(), hi.as_ref()])
@@ -337,9 +311,7 @@ fn activations_on_signed_zeros_and_nans() {
         0.5,
     ];
     let n = vals.len();
-    let eye: Vec<f32> = (0..n * n)
-        .map(|i| if i / n == i % n { 1.0 } else { 0.0 })
-        .collect();
+    let eye: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
     for alpha in [1.0f32, -1.0] {
         let pre = run_ref(
             &Op::Gemm(GemmAttrs {
@@ -359,10 +331,7 @@ fn activations_on_signed_zeros_and_nans() {
             };
             for isa in Isa::available() {
                 let mut out = vec![0.0; n];
-                let (am, bm) = (
-                    MatRef::row_major(&vals, 1, n),
-                    MatRef::row_major(&eye, n, n),
-                );
+                let (am, bm) = (MatRef::row_major(&vals, 1, n), MatRef::row_major(&eye, n, n));
                 gemm_f32(isa, Mode::Strict, 1, am, bm, &epi, &mut out).unwrap();
                 same_bits(&out, &want, &format!("alpha {alpha} {act:?} {isa:?}"));
             }
@@ -416,6 +385,11 @@ fn conv_cases() -> Vec<ConvCase> {
         (1, 32, [9, 9], 19, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], 1),
         (1, 1, [3, 40], 2, [1, 3], [1, 3], [1, 1], [0, 4, 0, 5], 1),
         (1, 2, [2, 2], 2, [3, 3], [1, 1], [1, 1], [2, 2, 2, 2], 1),
+        (1, 3, [6, 37], 5, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], 1),
+        (2, 2, [5, 70], 3, [3, 3], [2, 2], [1, 2], [1, 1, 1, 1], 1),
+        (1, 4, [3, 67], 33, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], 1),
+        (1, 2, [4, 50], 2, [2, 5], [1, 1], [2, 1], [0, 3, 1, 0], 2),
+        (1, 2, [0, 3], 2, [1, 1], [1, 1], [1, 1], [1, 0, 1, 0], 1),
     ];
     for &(batch, cin, [h, w], cout, kernel, strides, dilations, pads, groups) in list {
         v.push(ConvCase {
@@ -453,10 +427,7 @@ fn ref_conv(c: &ConvCase, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32
     let xt = t(&[p.batch, p.in_channels, p.in_h, p.in_w], x);
     let wt = t(&p.weight_dims().unwrap(), w);
     let bt = bias.map(|b| t(&[p.out_channels], b));
-    run_ref(
-        &Op::Conv(conv_attrs(c)),
-        &[Some(&xt), Some(&wt), bt.as_ref()],
-    )
+    run_ref(&Op::Conv(conv_attrs(c)), &[Some(&xt), Some(&wt), bt.as_ref()])
 }
 
 #[test]
@@ -502,21 +473,9 @@ fn strict_conv_with_same_padding_and_fusion() {
     let mut rng = Rng(19);
     let mut c = conv_cases().remove(5);
     c.p.padding = Padding::SameUpper;
-    let geo = lightos_ir::infer::conv_geometry(
-        &[11, 10],
-        &[3, 3],
-        &[2, 2],
-        &[1, 1],
-        &Padding::SameUpper,
-        false,
-    )
-    .unwrap();
-    c.pads = [
-        geo.pad_begin[0],
-        geo.pad_begin[1],
-        geo.pad_end[0],
-        geo.pad_end[1],
-    ];
+    let geo =
+        lightos_ir::infer::conv_geometry(&[11, 10], &[3, 3], &[2, 2], &[1, 1], &Padding::SameUpper, false).unwrap();
+    c.pads = [geo.pad_begin[0], geo.pad_begin[1], geo.pad_end[0], geo.pad_end[1]];
     let (x, w, b) = conv_data(&c, &mut rng);
     let dims = c.p.output_dims().unwrap();
     let len: usize = dims.iter().product();
@@ -531,18 +490,7 @@ fn strict_conv_with_same_padding_and_fusion() {
         };
         for isa in Isa::available() {
             let mut out = vec![0.0; len];
-            conv2d_fused_f32(
-                isa,
-                Mode::Strict,
-                2,
-                &c.p,
-                &x,
-                &w,
-                Some(&b),
-                &fusion,
-                &mut out,
-            )
-            .unwrap();
+            conv2d_fused_f32(isa, Mode::Strict, 2, &c.p, &x, &w, Some(&b), &fusion, &mut out).unwrap();
             same_bits(&out, &want, &format!("same-padded fused {act:?} {isa:?}"));
         }
     }
@@ -551,10 +499,7 @@ fn strict_conv_with_same_padding_and_fusion() {
 #[test]
 fn strict_conv_with_non_finite_weights_keeps_the_padding_neutral() {
     let mut rng = Rng(23);
-    for c in conv_cases()
-        .iter()
-        .filter(|c| c.pads.iter().any(|&p| p > 0))
-    {
+    for c in conv_cases().iter().filter(|c| c.pads.iter().any(|&p| p > 0)) {
         let (x, mut w, b) = conv_data(c, &mut rng);
         w[0] = f32::INFINITY;
         let last = w.len() - 1;
@@ -567,18 +512,7 @@ fn strict_conv_with_non_finite_weights_keeps_the_padding_neutral() {
         for isa in Isa::available() {
             for mode in [Mode::Strict, Mode::Fast] {
                 let mut out = vec![0.0; len];
-                conv2d_fused_f32(
-                    isa,
-                    mode,
-                    2,
-                    &c.p,
-                    &x,
-                    &w,
-                    Some(&b),
-                    &ConvFusion::default(),
-                    &mut out,
-                )
-                .unwrap();
+                conv2d_fused_f32(isa, mode, 2, &c.p, &x, &w, Some(&b), &ConvFusion::default(), &mut out).unwrap();
                 same_bits(&out, &want, &format!("non-finite weights {isa:?} {mode:?}"));
             }
         }
@@ -607,33 +541,14 @@ fn fast_matmul_is_deterministic_and_close() {
             let run = |threads| {
                 let mut out = vec![0.0; m * n];
                 let (am, bm) = (MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n));
-                gemm_f32(
-                    isa,
-                    Mode::Fast,
-                    threads,
-                    am,
-                    bm,
-                    &Epilogue::none(),
-                    &mut out,
-                )
-                .unwrap();
+                gemm_f32(isa, Mode::Fast, threads, am, bm, &Epilogue::none(), &mut out).unwrap();
                 out
             };
             let one = run(1);
             for threads in [1, 2, 4] {
-                same_bits(
-                    &run(threads),
-                    &one,
-                    &format!("fast {m}x{k}x{n} {isa:?} t{threads}"),
-                );
+                same_bits(&run(threads), &one, &format!("fast {m}x{k}x{n} {isa:?} t{threads}"));
             }
-            close(
-                &one,
-                &want,
-                &scale,
-                1e-5,
-                &format!("fast {m}x{k}x{n} {isa:?}"),
-            );
+            close(&one, &want, &scale, 1e-5, &format!("fast {m}x{k}x{n} {isa:?}"));
         }
     }
 }
@@ -668,19 +583,9 @@ fn fast_conv_is_deterministic_and_close() {
             };
             let one = run(1);
             for threads in [1, 2, 4] {
-                same_bits(
-                    &run(threads),
-                    &one,
-                    &format!("fast conv {ci} {isa:?} t{threads}"),
-                );
+                same_bits(&run(threads), &one, &format!("fast conv {ci} {isa:?} t{threads}"));
             }
-            close(
-                &one,
-                &want,
-                &scale,
-                1e-5,
-                &format!("fast conv {ci} {isa:?}"),
-            );
+            close(&one, &want, &scale, 1e-5, &format!("fast conv {ci} {isa:?}"));
         }
     }
 }

@@ -9,10 +9,14 @@
 
 use std::ops::Range;
 
-/// Splits `units` into at most `parts` contiguous, non-empty ranges whose sizes differ by
-/// at most one, in order. No units give no ranges.
+/// The most threads one call uses; larger requests are capped (the split stays fixed for
+/// a given request, and the thread count never changes a bit anyway).
+pub const MAX_THREADS: usize = 64;
+
+/// Splits `units` into at most `parts` (and at most [`MAX_THREADS`]) contiguous,
+/// non-empty ranges whose sizes differ by at most one, in order. No units give no ranges.
 pub fn split(units: usize, parts: usize) -> Vec<Range<usize>> {
-    let parts = parts.clamp(1, units.max(1));
+    let parts = parts.clamp(1, units.clamp(1, MAX_THREADS));
     let (base, extra) = (units / parts, units % parts);
     let mut out = Vec::with_capacity(parts);
     let mut start = 0;
@@ -26,24 +30,53 @@ pub fn split(units: usize, parts: usize) -> Vec<Range<usize>> {
     out
 }
 
-/// Runs `f` on every range of `parts`, each on its own thread (the first on the calling
-/// thread), and returns when all are done.
-pub fn run_parts<F>(parts: &[Range<usize>], f: F)
+/// Runs `f(range, state)` for every range of `parts` with its own element of `state`
+/// (the two are zipped), each on its own thread (the first on the calling thread), and
+/// returns when all are done.
+pub fn run_parts<T, F>(parts: &[Range<usize>], state: &mut [T], f: F)
 where
-    F: Fn(Range<usize>) + Sync,
+    T: Send,
+    F: Fn(Range<usize>, &mut T) + Sync,
 {
-    match parts {
-        [] => {}
-        [only] => f(only.clone()),
-        [first, rest @ ..] => std::thread::scope(|s| {
-            let f = &f;
-            for part in rest {
-                let part = part.clone();
-                s.spawn(move || f(part));
-            }
-            f(first.clone());
-        }),
+    let mut jobs = parts.iter().cloned().zip(state.iter_mut());
+    let Some((first, first_state)) = jobs.next() else {
+        return;
+    };
+    if parts.len() == 1 {
+        f(first, first_state);
+        return;
     }
+    std::thread::scope(|s| {
+        let f = &f;
+        for (part, st) in jobs {
+            s.spawn(move || f(part, st));
+        }
+        f(first, first_state);
+    });
+}
+
+thread_local! {
+    /// Scratch buffers kept between calls on this thread.
+    static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers larger than this (in elements) are freed after the call instead of kept.
+const KEEP_MAX: usize = 8 << 20;
+
+/// Runs `f` with `count` empty buffers, reusing the allocations of earlier calls on this
+/// thread (so repeated calls do not page-fault fresh memory in).
+pub(crate) fn with_buffers<R>(count: usize, f: impl FnOnce(&mut [Vec<f32>]) -> R) -> R {
+    let mut bufs = POOL.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if bufs.len() < count {
+        bufs.resize_with(count, Vec::new);
+    }
+    for b in &mut bufs {
+        b.clear();
+    }
+    let r = f(&mut bufs[..count]);
+    bufs.retain(|b| b.capacity() <= KEEP_MAX);
+    POOL.with(|p| *p.borrow_mut() = bufs);
+    r
 }
 
 #[cfg(test)]
@@ -56,5 +89,6 @@ mod tests {
         assert_eq!(split(2, 4), vec![0..1, 1..2]);
         assert!(split(0, 4).is_empty());
         assert_eq!(split(5, 0), vec![0..5]);
+        assert_eq!(split(1000, 1000).len(), MAX_THREADS);
     }
 }

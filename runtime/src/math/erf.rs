@@ -230,11 +230,7 @@ pub fn erf_f64(x: f64) -> f64 {
     let v = if ax < 0.5 {
         // Scale tiny arguments up so the double-double product stays exact.
         let big = ax < 1e-290;
-        let t = if big {
-            ax * 1.329_227_995_784_916e36
-        } else {
-            ax
-        }; // 2^120
+        let t = if big { ax * 1.329_227_995_784_916e36 } else { ax }; // 2^120
         let v2 = t * t;
         let tail = if big {
             0.0

@@ -80,15 +80,15 @@ fn narrow(v: f64) -> f32 {
 
 pub use erf::{erf_f32, erf_f64};
 pub use exp_log::{
-    exp2_f32, exp2_f64, exp_f32, exp_f64, exp_m1_f32, exp_m1_f64, ln_1p_f32, ln_1p_f64, ln_f32,
-    ln_f64, log10_f32, log10_f64, log2_f32, log2_f64,
+    exp2_f32, exp2_f64, exp_f32, exp_f64, exp_m1_f32, exp_m1_f64, ln_1p_f32, ln_1p_f64, ln_f32, ln_f64, log10_f32,
+    log10_f64, log2_f32, log2_f64,
 };
 pub use hyperbolic::{
-    acosh_f32, acosh_f64, asinh_f32, asinh_f64, atanh_f32, atanh_f64, cosh_f32, cosh_f64,
-    sigmoid_f32, sigmoid_f64, sinh_f32, sinh_f64, tanh_f32, tanh_f64,
+    acosh_f32, acosh_f64, asinh_f32, asinh_f64, atanh_f32, atanh_f64, cosh_f32, cosh_f64, sigmoid_f32, sigmoid_f64,
+    sinh_f32, sinh_f64, tanh_f32, tanh_f64,
 };
 pub use pow::{pow_f32, pow_f64};
 pub use trig::{
-    acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64, atan_f32, atan_f64, cos_f32,
-    cos_f64, sin_f32, sin_f64, tan_f32, tan_f64,
+    acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64, atan_f32, atan_f64, cos_f32, cos_f64, sin_f32,
+    sin_f64, tan_f32, tan_f64,
 };

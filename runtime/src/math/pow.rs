@@ -72,11 +72,7 @@ pub fn pow_f64(x: f64, y: f64) -> f64 {
         if ax == 1.0 {
             return 1.0;
         }
-        return if (ax < 1.0) == (y > 0.0) {
-            0.0
-        } else {
-            f64::INFINITY
-        };
+        return if (ax < 1.0) == (y > 0.0) { 0.0 } else { f64::INFINITY };
     }
     if x == 0.0 {
         return if y < 0.0 {

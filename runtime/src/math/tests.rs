@@ -96,11 +96,7 @@ fn ord32(x: f32) -> i32 {
 /// Distance in ulps (representable values between), NaN only equal to NaN.
 fn ulp64(a: f64, b: f64) -> u64 {
     if a.is_nan() || b.is_nan() {
-        return if a.is_nan() && b.is_nan() {
-            0
-        } else {
-            u64::MAX
-        };
+        return if a.is_nan() && b.is_nan() { 0 } else { u64::MAX };
     }
     if a == b {
         return 0;
@@ -109,11 +105,7 @@ fn ulp64(a: f64, b: f64) -> u64 {
 }
 fn ulp32(a: f32, b: f32) -> u64 {
     if a.is_nan() || b.is_nan() {
-        return if a.is_nan() && b.is_nan() {
-            0
-        } else {
-            u64::MAX
-        };
+        return if a.is_nan() && b.is_nan() { 0 } else { u64::MAX };
     }
     if a == b {
         return 0;
@@ -130,10 +122,7 @@ fn check64(name: &str, f: fn(f64) -> f64, oracle: fn(f64) -> f64, xs: &[f64], to
             (worst, at) = (d, x);
         }
     }
-    eprintln!(
-        "MEASURED {name}: {worst} ulp (f64, {} points, at {at:e})",
-        xs.len()
-    );
+    eprintln!("MEASURED {name}: {worst} ulp (f64, {} points, at {at:e})", xs.len());
     assert!(
         worst <= tol,
         "{name}({at:e}) = {:e}, oracle {:e}: {worst} ulp > {tol}",
@@ -149,10 +138,7 @@ fn check32(name: &str, f: fn(f32) -> f32, oracle: fn(f64) -> f64, xs: &[f32], to
             (worst, at) = (d, x);
         }
     }
-    eprintln!(
-        "MEASURED {name}: {worst} ulp (f32, {} points, at {at:e})",
-        xs.len()
-    );
+    eprintln!("MEASURED {name}: {worst} ulp (f32, {} points, at {at:e})", xs.len());
     assert!(
         worst <= tol,
         "{name}({at:e}) = {:e}, oracle {:e}: {worst} ulp > {tol}",
@@ -169,10 +155,7 @@ fn check64_2(name: &str, f: F2<f64>, oracle: F2<f64>, xs: &[(f64, f64)], tol: u6
             (worst, at) = (d, (x, y));
         }
     }
-    eprintln!(
-        "MEASURED {name}: {worst} ulp (f64, {} points, at {at:?})",
-        xs.len()
-    );
+    eprintln!("MEASURED {name}: {worst} ulp (f64, {} points, at {at:?})", xs.len());
     assert!(worst <= tol, "{name}{at:?}: {worst} ulp > {tol}");
 }
 fn check32_2(name: &str, f: F2<f32>, oracle: F2<f64>, xs: &[(f32, f32)], tol: u64) {
@@ -183,10 +166,7 @@ fn check32_2(name: &str, f: F2<f32>, oracle: F2<f64>, xs: &[(f32, f32)], tol: u6
             (worst, at) = (d, (x, y));
         }
     }
-    eprintln!(
-        "MEASURED {name}: {worst} ulp (f32, {} points, at {at:?})",
-        xs.len()
-    );
+    eprintln!("MEASURED {name}: {worst} ulp (f32, {} points, at {at:?})", xs.len());
     assert!(worst <= tol, "{name}{at:?}: {worst} ulp > {tol}");
 }
 
@@ -208,10 +188,7 @@ fn points(seed: u64, n: usize, lo: f64, hi: f64, e_lo: i32, e_hi: i32, signed: b
     v
 }
 fn to32(v: &[f64]) -> Vec<f32> {
-    v.iter()
-        .map(|&x| x as f32)
-        .filter(|x| x.is_finite())
-        .collect()
+    v.iter().map(|&x| x as f32).filter(|x| x.is_finite()).collect()
 }
 /// Random finite `f32` bit patterns.
 fn all_f32(seed: u64, n: usize) -> Vec<f32> {
@@ -272,16 +249,9 @@ fn math_sweep_log() {
     check32("log2", log2_f32, f64::log2, &xs32, 1);
     check32("log10", log10_f32, f64::log10, &xs32, 1);
     let mut xs = points(10, N, -1.0, 10.0, -80, 1023, true);
-    xs.extend(
-        points(11, N / 4, 0.0, 1.0, -60, -1, false)
-            .iter()
-            .map(|d| d - 1.0),
-    );
+    xs.extend(points(11, N / 4, 0.0, 1.0, -60, -1, false).iter().map(|d| d - 1.0));
     check64("ln_1p", ln_1p_f64, f64::ln_1p, &xs, 1);
-    let xs32 = all_f32(12, N)
-        .into_iter()
-        .filter(|&x| x >= -1.0)
-        .collect::<Vec<_>>();
+    let xs32 = all_f32(12, N).into_iter().filter(|&x| x >= -1.0).collect::<Vec<_>>();
     check32("ln_1p", ln_1p_f32, f64::ln_1p, &xs32, 1);
 }
 
@@ -344,16 +314,8 @@ fn math_sweep_trig() {
 #[test]
 fn math_sweep_inverse_trig() {
     let mut xs = points(20, N, -1.0, 1.0, -60, -1, true);
-    xs.extend(
-        points(21, N / 4, 0.0, 1.0, -60, -2, false)
-            .iter()
-            .map(|d| 1.0 - d),
-    );
-    xs.extend(
-        points(22, N / 4, -1.0, 0.0, -60, -2, false)
-            .iter()
-            .map(|d| d - 1.0),
-    );
+    xs.extend(points(21, N / 4, 0.0, 1.0, -60, -2, false).iter().map(|d| 1.0 - d));
+    xs.extend(points(22, N / 4, -1.0, 0.0, -60, -2, false).iter().map(|d| d - 1.0));
     check64("asin", asin_f64, f64::asin, &xs, 1);
     check64("acos", acos_f64, f64::acos, &xs, 1);
     let xs32 = to32(&xs);
@@ -368,18 +330,12 @@ fn math_sweep_inverse_trig() {
         let (a, b) = if r.next() & 1 == 0 {
             (r.log_uniform(-10, 10, true), r.log_uniform(-10, 10, true))
         } else {
-            (
-                r.log_uniform(-1074, 1023, true),
-                r.log_uniform(-1074, 1023, true),
-            )
+            (r.log_uniform(-1074, 1023, true), r.log_uniform(-1074, 1023, true))
         };
         xy.push((a, b));
     }
     check64_2("atan2", atan2_f64, f64::atan2, &xy, 1);
-    let xy32: Vec<(f32, f32)> = all_f32(26, N)
-        .chunks_exact(2)
-        .map(|p| (p[0], p[1]))
-        .collect();
+    let xy32: Vec<(f32, f32)> = all_f32(26, N).chunks_exact(2).map(|p| (p[0], p[1])).collect();
     check32_2("atan2", atan2_f32, f64::atan2, &xy32, 1);
 }
 
@@ -398,19 +354,11 @@ fn math_sweep_hyperbolic() {
     check64("asinh", asinh_f64, o_asinh, &xs, 2);
     check32("asinh", asinh_f32, o_asinh, &all_f32(31, N), 1);
     let mut xs = points(32, N, 1.0, 10.0, 0, 1023, false);
-    xs.extend(
-        points(33, N / 2, 0.0, 1.0, -60, -1, false)
-            .iter()
-            .map(|d| 1.0 + d),
-    );
+    xs.extend(points(33, N / 2, 0.0, 1.0, -60, -1, false).iter().map(|d| 1.0 + d));
     check64("acosh", acosh_f64, o_acosh, &xs, 2);
     check32("acosh", acosh_f32, o_acosh, &to32(&xs), 1);
     let mut xs = points(34, N, -1.0, 1.0, -60, -1, true);
-    xs.extend(
-        points(35, N / 2, 0.0, 1.0, -53, -2, false)
-            .iter()
-            .map(|d| 1.0 - d),
-    );
+    xs.extend(points(35, N / 2, 0.0, 1.0, -53, -2, false).iter().map(|d| 1.0 - d));
     check64("atanh", atanh_f64, o_atanh, &xs, 2);
     check32("atanh", atanh_f32, o_atanh, &to32(&xs), 1);
 }
@@ -684,16 +632,9 @@ fn math_nan_is_canonical() {
     for (i, (f, f32_)) in ALL64.iter().zip(ALL32).enumerate() {
         for &n in &odd_nans {
             assert_eq!(f(n).to_bits(), f64::NAN.to_bits(), "function #{i}");
-            assert_eq!(
-                f32_(n as f32).to_bits(),
-                f32::NAN.to_bits(),
-                "function #{i} (f32)"
-            );
+            assert_eq!(f32_(n as f32).to_bits(), f32::NAN.to_bits(), "function #{i} (f32)");
         }
-        assert_eq!(
-            f32_(f32::from_bits(0xffc0_0001)).to_bits(),
-            f32::NAN.to_bits()
-        );
+        assert_eq!(f32_(f32::from_bits(0xffc0_0001)).to_bits(), f32::NAN.to_bits());
     }
     assert_eq!(
         pow_f64(2.0, f64::from_bits(0xfff8_0000_0000_0001)).to_bits(),

@@ -305,11 +305,7 @@ pub fn tan_f64(x: f64) -> f64 {
     }
     let (q, r) = reduce(ax);
     let (s, c) = (sin_kernel(r), cos_kernel(r));
-    let v = if q & 1 == 0 {
-        s.div(c).hi
-    } else {
-        -c.div(s).hi
-    };
+    let v = if q & 1 == 0 { s.div(c).hi } else { -c.div(s).hi };
     if x < 0.0 {
         -v
     } else {
@@ -409,11 +405,7 @@ pub fn atan2_f64(y: f64, x: f64) -> f64 {
         return v.copysign(y);
     }
     if ax.is_infinite() {
-        return if neg_x {
-            PI.copysign(y)
-        } else {
-            0.0f64.copysign(y)
-        };
+        return if neg_x { PI.copysign(y) } else { 0.0f64.copysign(y) };
     }
     let (ey, ex) = (ilogb(ay), ilogb(ax));
     if ey - ex > 60 {
@@ -422,11 +414,7 @@ pub fn atan2_f64(y: f64, x: f64) -> f64 {
     }
     if ex - ey > 60 {
         // |y/x| < 2^-59: atan(|y/x|) = |y/x| to far below half an ulp.
-        return if neg_x {
-            PI.copysign(y)
-        } else {
-            (ay / ax).copysign(y)
-        };
+        return if neg_x { PI.copysign(y) } else { (ay / ax).copysign(y) };
     }
     // Scale both by 2^-ex (exact): ax in [1, 2), ay in [2^-60, 2^62).
     let (sx, sy) = (mul_pow2_any(ax, -ex), mul_pow2_any(ay, -ex));
@@ -468,9 +456,7 @@ pub fn asin_f64(x: f64) -> f64 {
         // 2^-26: x^3/6 is below half an ulp of x.
         return x;
     }
-    atan2_pos(Dd::from_f64(ax), sqrt_one_minus_sq(ax))
-        .hi
-        .copysign(x)
+    atan2_pos(Dd::from_f64(ax), sqrt_one_minus_sq(ax)).hi.copysign(x)
 }
 
 /// Arcsine for `f32`: the `f64` result rounded once to `f32`.

@@ -28,6 +28,10 @@ pub struct Manifest {
     pub op_counts: Vec<(String, usize)>,
     /// The targets code was made for.
     pub targets: Vec<String>,
+    /// The numerics mode the model was compiled for: `strict` (bit-identical to the
+    /// reference backend) or `fast`.
+    #[serde(default = "default_mode")]
+    pub mode: String,
     /// The weights, in the order of the weight section.
     pub weights: Vec<WeightInfo>,
 }
@@ -63,4 +67,8 @@ impl Manifest {
     pub fn weight_bytes(&self) -> usize {
         self.weights.iter().map(|w| w.len).sum()
     }
+}
+
+fn default_mode() -> String {
+    "fast".to_string()
 }

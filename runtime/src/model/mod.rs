@@ -9,6 +9,7 @@ use std::path::Path;
 use lightos_ir::{text::parse_graph, verify, DType, Graph, Tensor};
 
 use crate::artifact::{Artifact, ArtifactError};
+use crate::backend::Backend;
 use crate::reference::{Interpreter, RunError};
 pub use manifest::{Manifest, PortInfo, WeightInfo, MANIFEST_VERSION, PROGRAM_SECTION, WEIGHTS_SECTION};
 
@@ -75,25 +76,33 @@ impl Model {
             file: file.clone(),
             message: e.to_string(),
         })?;
+        if crate::cpu::Mode::from_name(&manifest.mode).is_none() {
+            return Err(LoadError::Manifest {
+                file,
+                message: format!("unknown numerics mode `{}` (expected strict or fast)", manifest.mode),
+            });
+        }
         if manifest.version != MANIFEST_VERSION {
             return Err(LoadError::Manifest {
                 file,
-                message: format!("schema version {} is not supported (expected {MANIFEST_VERSION})", manifest.version),
+                message: format!(
+                    "schema version {} is not supported (expected {MANIFEST_VERSION})",
+                    manifest.version
+                ),
             });
         }
-        let program = artifact.section(PROGRAM_SECTION).ok_or_else(|| LoadError::MissingSection {
-            file: file.clone(),
-            section: PROGRAM_SECTION,
-        })?;
+        let program = artifact
+            .section(PROGRAM_SECTION)
+            .ok_or_else(|| LoadError::MissingSection {
+                file: file.clone(),
+                section: PROGRAM_SECTION,
+            })?;
         let program = std::str::from_utf8(program).map_err(|_| LoadError::Program {
             file: file.clone(),
             message: "not UTF-8".into(),
         })?;
         let weights = load_weights(artifact, &manifest, &file)?;
-        let graph = parse_graph(program, &|name| {
-            weights.get(name).cloned()
-        })
-        .map_err(|e| LoadError::Program {
+        let graph = parse_graph(program, &|name| weights.get(name).cloned()).map_err(|e| LoadError::Program {
             file: file.clone(),
             message: e.to_string(),
         })?;
@@ -116,7 +125,18 @@ impl Model {
 
     /// Runs the model on the reference backend; `inputs` in graph-input order.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
-        Interpreter::new(&self.graph).run(inputs)
+        self.run_on(Backend::Reference, inputs)
+    }
+
+    /// Runs the model on `backend`; `inputs` in graph-input order.
+    pub fn run_on(&self, backend: Backend, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
+        Interpreter::with_backend(&self.graph, backend).run(inputs)
+    }
+
+    /// The CPU backend configured as the artifact asks (its compile mode), on `threads`.
+    pub fn cpu_backend(&self, threads: usize) -> Backend {
+        let mode = crate::cpu::Mode::from_name(&self.manifest.mode).unwrap_or_default();
+        Backend::Cpu(crate::backend::CpuConfig { mode, threads })
     }
 }
 
@@ -124,10 +144,12 @@ fn load_weights(artifact: &Artifact, manifest: &Manifest, file: &str) -> Result<
     if manifest.weights.is_empty() {
         return Ok(HashMap::new());
     }
-    let section = artifact.section(WEIGHTS_SECTION).ok_or_else(|| LoadError::MissingSection {
-        file: file.to_string(),
-        section: WEIGHTS_SECTION,
-    })?;
+    let section = artifact
+        .section(WEIGHTS_SECTION)
+        .ok_or_else(|| LoadError::MissingSection {
+            file: file.to_string(),
+            section: WEIGHTS_SECTION,
+        })?;
     let base = artifact.section_offset(WEIGHTS_SECTION).unwrap_or(0);
     let mmap = artifact.mmap();
     let mut out = HashMap::with_capacity(manifest.weights.len());
@@ -137,14 +159,23 @@ fn load_weights(artifact: &Artifact, manifest: &Manifest, file: &str) -> Result<
             weight: w.name.clone(),
             message,
         };
-        let dtype: DType = w.dtype.parse().map_err(|e: lightos_ir::dtype::UnknownDType| bad(e.to_string()))?;
+        let dtype: DType = w
+            .dtype
+            .parse()
+            .map_err(|e: lightos_ir::dtype::UnknownDType| bad(e.to_string()))?;
         let end = w.offset.checked_add(w.len).filter(|&e| e <= section.len());
         let Some(end) = end else {
-            return Err(bad(format!("bytes {}..+{} lie outside the weight section", w.offset, w.len)));
+            return Err(bad(format!(
+                "bytes {}..+{} lie outside the weight section",
+                w.offset, w.len
+            )));
         };
         let expected = lightos_ir::shape::byte_size(&w.dims, dtype.size_bytes()).map_err(|e| bad(e.to_string()))?;
         if expected != w.len {
-            return Err(bad(format!("{dtype}{:?} needs {expected} bytes, the manifest says {}", w.dims, w.len)));
+            return Err(bad(format!(
+                "{dtype}{:?} needs {expected} bytes, the manifest says {}",
+                w.dims, w.len
+            )));
         }
         let tensor = match &mmap {
             Some(map) => Tensor::from_mmap(dtype, w.dims.clone(), map.clone(), base + w.offset),

@@ -61,11 +61,11 @@ mod tests {
 
     #[test]
     fn tree_sum_order_is_fixed() {
-        // Lanes: [1e8, 1, -1e8, 0, ...]; halving gives (1e8 + x4) ... exact for these.
         let v: Vec<f32> = (0..20).map(|i| i as f32).collect();
         assert_eq!(tree_sum(v.iter().copied()), 190.0);
-        // Order matters for rounding: lane 0 gets 1e8 and 1e8 + 8 terms later.
-        let mut w = vec![0.0f32; 16];
+        // Term 8 lands in lane 0 with term 0, so 1e8 and -1e8 cancel before the small
+        // term of lane 1 is added; a left-to-right sum would lose that 1.
+        let mut w = [0.0f32; 16];
         w[0] = 1.0e8;
         w[1] = 1.0;
         w[8] = -1.0e8;

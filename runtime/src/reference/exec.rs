@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use lightos_ir::{Dim, Graph, Tensor, TensorType};
 
-use super::{eval_op, EvalError};
+use super::EvalError;
+use crate::backend::Backend;
 
 /// Why a graph could not be run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -61,15 +62,22 @@ pub enum RunError {
     },
 }
 
-/// Runs a graph with the reference kernels, node by node in graph order.
+/// Runs a graph node by node in graph order, on the reference kernels or on a
+/// [`Backend`] that may replace some of them.
 pub struct Interpreter<'g> {
     graph: &'g Graph,
     last_use: Vec<usize>,
+    backend: Backend,
 }
 
 impl<'g> Interpreter<'g> {
-    /// An interpreter for a verified graph.
+    /// An interpreter for a verified graph, on the reference kernels.
     pub fn new(graph: &'g Graph) -> Interpreter<'g> {
+        Interpreter::with_backend(graph, Backend::Reference)
+    }
+
+    /// An interpreter for a verified graph, on `backend`.
+    pub fn with_backend(graph: &'g Graph, backend: Backend) -> Interpreter<'g> {
         let mut last_use = vec![0usize; graph.values().len()];
         for (i, node) in graph.nodes().iter().enumerate() {
             for v in node.operands.iter().flatten() {
@@ -79,7 +87,11 @@ impl<'g> Interpreter<'g> {
         for port in graph.outputs() {
             last_use[port.value.index()] = usize::MAX;
         }
-        Interpreter { graph, last_use }
+        Interpreter {
+            graph,
+            last_use,
+            backend,
+        }
     }
 
     /// Checks `inputs` against the graph's input types, binding symbolic dimensions.
@@ -148,10 +160,14 @@ impl<'g> Interpreter<'g> {
                 .iter()
                 .map(|o| o.and_then(|v| env[v.index()].as_ref()))
                 .collect();
-            if operands.iter().zip(&node.operands).any(|(t, o)| o.is_some() && t.is_none()) {
+            if operands
+                .iter()
+                .zip(&node.operands)
+                .any(|(t, o)| o.is_some() && t.is_none())
+            {
                 return Err(node_error(EvalError::Invalid("an operand has no value".into())));
             }
-            let results = eval_op(&node.op, &operands).map_err(node_error)?;
+            let results = self.backend.eval(&node.op, &operands).map_err(node_error)?;
             if results.len() != node.results.len() {
                 return Err(node_error(EvalError::Invalid(format!(
                     "gave {} results, expected {}",
@@ -163,7 +179,12 @@ impl<'g> Interpreter<'g> {
                 let ty = self.graph.ty(r);
                 let fits = t.dtype() == ty.dtype
                     && t.dims().len() == ty.rank()
-                    && ty.shape.dims().iter().zip(t.dims()).all(|(d, &n)| d.fixed().is_none_or(|f| f == n));
+                    && ty
+                        .shape
+                        .dims()
+                        .iter()
+                        .zip(t.dims())
+                        .all(|(d, &n)| d.fixed().is_none_or(|f| f == n));
                 if !fits {
                     return Err(node_error(EvalError::Invalid(format!(
                         "result {}{:?} does not match its declared type {ty}",

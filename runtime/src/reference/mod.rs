@@ -18,7 +18,7 @@ mod error;
 mod exec;
 mod ops;
 
-pub use error::EvalError;
 pub(crate) use error::invalid;
+pub use error::EvalError;
 pub use exec::{Interpreter, RunError};
 pub use ops::eval_op;

@@ -154,7 +154,12 @@ impl Importer {
         if !small || matches!(op, Op::Constant(_)) {
             return None;
         }
-        if let Some(t) = operands.first().copied().flatten().and_then(|v| shape_query_value(op, self.ty(v))) {
+        if let Some(t) = operands
+            .first()
+            .copied()
+            .flatten()
+            .and_then(|v| shape_query_value(op, self.ty(v)))
+        {
             return Some(vec![t]);
         }
         let fold = self.fold?;
@@ -167,7 +172,10 @@ impl Importer {
             .collect::<Option<Vec<_>>>()?;
         let results = fold(op, &values)?;
         let fits = results.len() == types.len()
-            && results.iter().zip(types).all(|(t, ty)| lightos_ir::verify::compatible(ty, &TensorType::fixed(t.dtype(), t.dims())));
+            && results
+                .iter()
+                .zip(types)
+                .all(|(t, ty)| lightos_ir::verify::compatible(ty, &TensorType::fixed(t.dtype(), t.dims())));
         fits.then_some(results)
     }
 

@@ -45,7 +45,11 @@ pub fn import_model(model: &ModelProto, model_dir: Option<&Path>) -> Result<Grap
 }
 
 /// Imports `model` with `options`.
-pub fn import_model_with(model: &ModelProto, model_dir: Option<&Path>, options: &ImportOptions) -> Result<Graph, OnnxError> {
+pub fn import_model_with(
+    model: &ModelProto,
+    model_dir: Option<&Path>,
+    options: &ImportOptions,
+) -> Result<Graph, OnnxError> {
     let opset = ai_onnx_opset(model)?;
     let graph = model.graph.as_ref().ok_or(OnnxError::MissingGraph)?;
     let ctx = match model_dir {
@@ -141,8 +145,17 @@ fn input_type(input: &ValueInfoProto) -> Result<TensorType, OnnxError> {
     let Some(TypeValue::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
         return Err(bad("only tensor inputs are supported"));
     };
-    let dtype = dtype_from_onnx(t.elem_type).ok_or_else(|| bad(&format!("element type {} is not supported", t.elem_type)))?;
-    let shape = t.shape.as_ref().ok_or_else(|| bad("has no shape (its rank must be known)"))?;
+    let dtype = dtype_from_onnx(t.elem_type).ok_or_else(|| {
+        bad(&format!(
+            "element type {} ({}) is not supported",
+            t.elem_type,
+            crate::onnx::tensor::onnx_type_name(t.elem_type)
+        ))
+    })?;
+    let shape = t
+        .shape
+        .as_ref()
+        .ok_or_else(|| bad("has no shape (its rank must be known)"))?;
     let mut dims = Vec::with_capacity(shape.dim.len());
     for (k, d) in shape.dim.iter().enumerate() {
         dims.push(match &d.value {
@@ -198,7 +211,10 @@ fn topological_order(graph: &GraphProto, im: &Importer) -> Result<Vec<usize>, On
             }
         }
     }
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..graph.node.len()).filter(|&i| waiting[i] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..graph.node.len())
+        .filter(|&i| waiting[i] == 0)
+        .map(Reverse)
+        .collect();
     let mut order = Vec::with_capacity(graph.node.len());
     while let Some(Reverse(i)) = ready.pop() {
         order.push(i);
@@ -257,7 +273,11 @@ fn import_node(im: &mut Importer, node: &NodeProto, index: usize, opset: i64) ->
     };
     let values = import(im, &cx).map_err(bad)?;
     if values.len() < node.output.iter().filter(|o| !o.is_empty()).count() {
-        return Err(bad(format!("declares {} outputs, the import gives {}", node.output.len(), values.len())));
+        return Err(bad(format!(
+            "declares {} outputs, the import gives {}",
+            node.output.len(),
+            values.len()
+        )));
     }
     for (name, v) in node.output.iter().zip(values) {
         if !name.is_empty() {

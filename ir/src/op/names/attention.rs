@@ -113,7 +113,10 @@ fn einsum_equation(ident: &str) -> Result<String, String> {
     let body = ident
         .strip_prefix("eq_")
         .ok_or_else(|| format!("einsum equation `{ident}` must start with `eq_`"))?;
-    if !body.chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '0' | '1' | '2')) {
+    if !body
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || matches!(c, '0' | '1' | '2'))
+    {
         return Err(format!("einsum equation `{ident}` has an unexpected character"));
     }
     Ok(body.replace('0', "...").replace('1', ",").replace('2', "->"))
@@ -171,7 +174,10 @@ pub(super) fn decode(name: &str, a: &mut Attrs) -> Result<Option<Op>, String> {
                 Some(AttrValue::Int(i)) => Some(i),
                 Some(other) => return Err(format!("attribute `ignore_index` must be an integer, got {other:?}")),
             };
-            Op::NllLoss(NllLossAttrs { reduction, ignore_index })
+            Op::NllLoss(NllLossAttrs {
+                reduction,
+                ignore_index,
+            })
         }
         "rotary_embedding" => Op::RotaryEmbedding(RotaryAttrs {
             interleaved: a.bool("interleaved")?,
@@ -188,7 +194,9 @@ pub(super) fn decode(name: &str, a: &mut Attrs) -> Result<Option<Op>, String> {
         "gather_nd" => Op::GatherNd(GatherNdAttrs {
             batch_dims: a.usize("batch_dims")?,
         }),
-        "compress" => Op::Compress(CompressAttrs { axis: opt_usize(a, "axis")? }),
+        "compress" => Op::Compress(CompressAttrs {
+            axis: opt_usize(a, "axis")?,
+        }),
         "det" => Op::Det,
         "einsum" => Op::Einsum(EinsumAttrs {
             equation: einsum_equation(&a.ident("equation")?)?,
@@ -234,21 +242,52 @@ mod tests {
             left_window: None,
             right_window: Some(0),
         }));
-        round_trip(Op::NllLoss(NllLossAttrs { reduction: LossReduction::Sum, ignore_index: Some(-1) }));
-        round_trip(Op::NllLoss(NllLossAttrs { reduction: LossReduction::None, ignore_index: None }));
-        round_trip(Op::Einsum(EinsumAttrs { equation: "...ij,jk->...ik".into() }));
+        round_trip(Op::NllLoss(NllLossAttrs {
+            reduction: LossReduction::Sum,
+            ignore_index: Some(-1),
+        }));
+        round_trip(Op::NllLoss(NllLossAttrs {
+            reduction: LossReduction::None,
+            ignore_index: None,
+        }));
+        round_trip(Op::Einsum(EinsumAttrs {
+            equation: "...ij,jk->...ik".into(),
+        }));
         round_trip(Op::Einsum(EinsumAttrs { equation: "->".into() }));
-        round_trip(Op::RotaryEmbedding(RotaryAttrs { interleaved: true, rotary_dim: Some(4), num_heads: None }));
-        round_trip(Op::ScatterElements(ScatterElementsAttrs { axis: 1, reduction: ScatterReduction::Mul }));
-        round_trip(Op::ScatterNd(ScatterNdAttrs { reduction: ScatterReduction::None }));
+        round_trip(Op::RotaryEmbedding(RotaryAttrs {
+            interleaved: true,
+            rotary_dim: Some(4),
+            num_heads: None,
+        }));
+        round_trip(Op::ScatterElements(ScatterElementsAttrs {
+            axis: 1,
+            reduction: ScatterReduction::Mul,
+        }));
+        round_trip(Op::ScatterNd(ScatterNdAttrs {
+            reduction: ScatterReduction::None,
+        }));
         round_trip(Op::GatherNd(GatherNdAttrs { batch_dims: 1 }));
         round_trip(Op::Compress(CompressAttrs { axis: None }));
         round_trip(Op::Compress(CompressAttrs { axis: Some(2) }));
         round_trip(Op::Det);
-        round_trip(Op::CumProd(CumSumAttrs { exclusive: true, reverse: false }));
-        round_trip(Op::LayerNorm(LayerNormAttrs { axis: 1, epsilon: 1e-5, stats: true }));
-        round_trip(Op::LayerNorm(LayerNormAttrs { axis: 2, epsilon: 0.5, stats: false }));
-        round_trip(Op::SpaceToDepth(DepthToSpaceAttrs { blocksize: 2, crd: true }));
+        round_trip(Op::CumProd(CumSumAttrs {
+            exclusive: true,
+            reverse: false,
+        }));
+        round_trip(Op::LayerNorm(LayerNormAttrs {
+            axis: 1,
+            epsilon: 1e-5,
+            stats: true,
+        }));
+        round_trip(Op::LayerNorm(LayerNormAttrs {
+            axis: 2,
+            epsilon: 0.5,
+            stats: false,
+        }));
+        round_trip(Op::SpaceToDepth(DepthToSpaceAttrs {
+            blocksize: 2,
+            crd: true,
+        }));
         round_trip(Op::Unary(UnaryOp::Swish { alpha: 1.5 }));
     }
 }

@@ -70,9 +70,7 @@ pub(super) fn decode(name: &str, a: &mut Attrs) -> Result<Option<Op>, String> {
             saturate: a.bool("saturate")?,
             precision: match a.take_opt("precision") {
                 None => None,
-                Some(AttrValue::Ident(p)) => {
-                    Some(p.parse().map_err(|e: crate::dtype::UnknownDType| e.to_string())?)
-                }
+                Some(AttrValue::Ident(p)) => Some(p.parse().map_err(|e: crate::dtype::UnknownDType| e.to_string())?),
                 Some(other) => return Err(format!("attribute `precision` must be a dtype, got {other:?}")),
             },
         }),
@@ -106,7 +104,12 @@ mod tests {
         let types = {
             let ops: Vec<Option<Operand>> = operands
                 .iter()
-                .map(|o| o.map(|v| Operand { ty: g.ty(v), value: g.constant_value(v) }))
+                .map(|o| {
+                    o.map(|v| Operand {
+                        ty: g.ty(v),
+                        value: g.constant_value(v),
+                    })
+                })
                 .collect();
             infer(&op, &ops, &mut SymbolNamer::new(name)).unwrap()
         };
@@ -127,9 +130,19 @@ mod tests {
         let s = g.add_input("s", TensorType::fixed(DType::F32, &[2, 2]));
         // Constants of every narrow dtype, with NaN, infinities, -0 and extremes.
         let zp = constant(&mut g, "zp", DType::I4, &[2, 2], &[0xF8, 7, 0, 0xFF]);
-        let q = QuantizeAttrs { axis: 1, block_size: 2, to: DType::I4, saturate: false, precision: Some(DType::F16) };
+        let q = QuantizeAttrs {
+            axis: 1,
+            block_size: 2,
+            to: DType::I4,
+            saturate: false,
+            precision: Some(DType::F16),
+        };
         let y = add(&mut g, "q", Op::QuantizeLinear(q), vec![Some(x), Some(s), Some(zp)]);
-        let d = DequantizeAttrs { axis: 1, block_size: 2, to: DType::BF16 };
+        let d = DequantizeAttrs {
+            axis: 1,
+            block_size: 2,
+            to: DType::BF16,
+        };
         let dq = add(&mut g, "dq", Op::DequantizeLinear(d), vec![Some(y), Some(s), Some(zp)]);
         g.add_output("dq", dq);
         for (name, dtype, bytes) in [
@@ -144,20 +157,50 @@ mod tests {
             ("i2", DType::I2, vec![0xFE, 0xFF, 0, 1]),
         ] {
             let c = constant(&mut g, name, dtype, &[4], &bytes);
-            let b = add(&mut g, &format!("{name}.cast"), Op::Cast(CastAttrs { saturate: false, round_mode: RoundMode::Nearest, ..CastAttrs::to(DType::F32) }), vec![Some(c)]);
+            let b = add(
+                &mut g,
+                &format!("{name}.cast"),
+                Op::Cast(CastAttrs {
+                    saturate: false,
+                    round_mode: RoundMode::Nearest,
+                    ..CastAttrs::to(DType::F32)
+                }),
+                vec![Some(c)],
+            );
             g.add_output(name, b);
         }
         let a = g.add_input("a", TensorType::fixed(DType::U8, &[1, 1, 3, 3]));
         let w = g.add_input("w", TensorType::fixed(DType::I8, &[2, 1, 2, 2]));
-        let conv = ConvAttrs { kernel: vec![2, 2], strides: vec![1, 1], dilations: vec![1, 1], padding: Padding::SameUpper, group: 1 };
-        let ci = add(&mut g, "ci", Op::ConvInteger(conv.clone()), vec![Some(a), Some(w), None, None]);
+        let conv = ConvAttrs {
+            kernel: vec![2, 2],
+            strides: vec![1, 1],
+            dilations: vec![1, 1],
+            padding: Padding::SameUpper,
+            group: 1,
+        };
+        let ci = add(
+            &mut g,
+            "ci",
+            Op::ConvInteger(conv.clone()),
+            vec![Some(a), Some(w), None, None],
+        );
         g.add_output("ci", ci);
         let one = add(&mut g, "one", Op::Constant(Tensor::scalar(0.5f32)), vec![]);
         let qc = add(
             &mut g,
             "qc",
             Op::QLinearConv(conv),
-            vec![Some(a), Some(one), None, Some(w), Some(one), None, Some(one), None, None],
+            vec![
+                Some(a),
+                Some(one),
+                None,
+                Some(w),
+                Some(one),
+                None,
+                Some(one),
+                None,
+                None,
+            ],
         );
         g.add_output("qc", qc);
         let m = g.add_input("m", TensorType::fixed(DType::U8, &[3, 4]));
@@ -173,11 +216,19 @@ mod tests {
         g.add_output("qm", qm);
         let dy = add(&mut g, "dyn", Op::DynamicQuantizeLinear, vec![Some(x)]);
         g.add_output("dyn", dy);
-        let bc = add(&mut g, "bc", Op::BitCast(BitCastAttrs { to: DType::I32 }), vec![Some(x)]);
+        let bc = add(
+            &mut g,
+            "bc",
+            Op::BitCast(BitCastAttrs { to: DType::I32 }),
+            vec![Some(x)],
+        );
         g.add_output("bc", bc);
         crate::verify(&g).unwrap();
         let text = print_graph(&g);
-        assert!(text.contains("[nan, -448.0, -0.0, 0.001953125] : f8e4m3fn[4]"), "{text}");
+        assert!(
+            text.contains("[nan, -448.0, -0.0, 0.001953125] : f8e4m3fn[4]"),
+            "{text}"
+        );
         assert!(text.contains("[inf, -inf, nan, -0.0] : f8e5m2[4]"), "{text}");
         assert!(text.contains("saturate = false, round_mode = nearest"), "{text}");
         let back = parse_graph(&text, &|_| None).unwrap();

@@ -131,10 +131,7 @@ pub(super) fn encode(op: &Op) -> Option<(&'static str, AttrList)> {
                 ("align_corners", Bool(g.align_corners)),
             ],
         ),
-        Op::AffineGrid(g) => (
-            "affine_grid",
-            vec![("align_corners", Bool(g.align_corners))],
-        ),
+        Op::AffineGrid(g) => ("affine_grid", vec![("align_corners", Bool(g.align_corners))]),
         Op::Col2Im(c) => (
             "col2im",
             vec![
@@ -261,12 +258,7 @@ mod tests {
     use crate::DType;
 
     /// Appends a node of `op`, typed by inference, and returns its first result.
-    fn add(
-        g: &mut Graph,
-        name: &str,
-        op: Op,
-        operands: Vec<Option<crate::ValueId>>,
-    ) -> crate::ValueId {
+    fn add(g: &mut Graph, name: &str, op: Op, operands: Vec<Option<crate::ValueId>>) -> crate::ValueId {
         let types = {
             let ops: Vec<Option<Operand>> = operands
                 .iter()
@@ -333,9 +325,7 @@ mod tests {
         g.add_output("y", r);
         // The other vision ops, each on fresh inputs.
         let x4 = g.add_input("x4", TensorType::fixed(DType::F32, &[1, 2, 4, 4]));
-        let i64s = |g: &mut Graph, name: &str, dims: &[usize]| {
-            g.add_input(name, TensorType::fixed(DType::I64, dims))
-        };
+        let i64s = |g: &mut Graph, name: &str, dims: &[usize]| g.add_input(name, TensorType::fixed(DType::I64, dims));
         let mp = add(
             &mut g,
             "mp",
@@ -379,9 +369,7 @@ mod tests {
         let ag = add(
             &mut g,
             "ag",
-            Op::AffineGrid(AffineGridAttrs {
-                align_corners: false,
-            }),
+            Op::AffineGrid(AffineGridAttrs { align_corners: false }),
             vec![Some(theta), Some(size)],
         );
         g.add_output("ag", ag);

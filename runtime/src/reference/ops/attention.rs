@@ -72,9 +72,13 @@ pub(crate) fn attention(a: &AttentionAttrs, x: &AttentionInputs) -> Result<Vec<T
 /// A rank-3 or rank-4 operand seen as `[batch, heads, seq, size]`.
 #[derive(Copy, Clone, Debug)]
 struct Heads {
+    /// Batch size.
     batch: usize,
+    /// Heads.
     heads: usize,
+    /// Sequence length.
     seq: usize,
+    /// Head size.
     size: usize,
     /// Stored as `[batch, seq, heads * size]`.
     packed: bool,
@@ -91,9 +95,21 @@ impl Heads {
                 if hidden % h != 0 {
                     invalid!("Attention {what} hidden size {hidden} does not split into {h} heads");
                 }
-                Ok(Heads { batch, heads: h, seq, size: hidden / h, packed: true })
+                Ok(Heads {
+                    batch,
+                    heads: h,
+                    seq,
+                    size: hidden / h,
+                    packed: true,
+                })
             }
-            [batch, heads, seq, size] => Ok(Heads { batch, heads, seq, size, packed: false }),
+            [batch, heads, seq, size] => Ok(Heads {
+                batch,
+                heads,
+                seq,
+                size,
+                packed: false,
+            }),
             _ => invalid!("Attention {what} must be rank 3 or 4, got {:?}", t.dims()),
         }
     }
@@ -140,8 +156,11 @@ fn append<E: FloatElem>(past: Option<(&[E], Heads)>, cur: &[E], c: Heads) -> Res
 /// The mask as compute values broadcast to `[batch, q_heads, q_len, mask_len]`: its values
 /// and the strides of the first three axes, and its last axis length.
 struct Mask<C> {
+    /// The mask terms, row-major over the mask's own dims.
     values: Vec<C>,
+    /// Element strides of the batch, head and query axes (0 where broadcast).
     strides: [usize; 3],
+    /// Length of the key axis; keys past it are masked.
     len: usize,
 }
 
@@ -170,7 +189,10 @@ impl<C: Float> Mask<C> {
         let ninf = C::from_f64(f64::NEG_INFINITY);
         let zero = <C as Accum>::ZERO;
         let values = match m.dtype() {
-            DType::Bool => elems::<u8>(m)?.iter().map(|&v| if v != 0 { zero } else { ninf }).collect(),
+            DType::Bool => elems::<u8>(m)?
+                .iter()
+                .map(|&v| if v != 0 { zero } else { ninf })
+                .collect(),
             dt if dt.is_float() => m.to_f64_vec().into_iter().map(round).collect(),
             dt => invalid!("Attention attn_mask must be bool or float, got {dt}"),
         };
@@ -188,8 +210,11 @@ impl<C: Float> Mask<C> {
 
 /// Which keys the structural rules (causal, window, padding) let a query see.
 struct Visibility {
+    /// Apply the causal rule.
     is_causal: bool,
+    /// The left window bound.
     left: Option<i128>,
+    /// The right window bound.
     right: Option<i128>,
     /// The causal and window offset per batch entry.
     offsets: Vec<i128>,
@@ -276,16 +301,30 @@ fn softmax_row<S: Float>(p: DType, xs: &[f64], out: &mut [f64]) {
 fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Result<Vec<Tensor>, EvalError> {
     let packed = x.q.dims().len() == 3;
     if x.k.dims().len() != x.q.dims().len() || x.v.dims().len() != x.q.dims().len() {
-        invalid!("Attention query, key and value must have one rank, got {:?}, {:?} and {:?}", x.q.dims(), x.k.dims(), x.v.dims());
+        invalid!(
+            "Attention query, key and value must have one rank, got {:?}, {:?} and {:?}",
+            x.q.dims(),
+            x.k.dims(),
+            x.v.dims()
+        );
     }
     let q = Heads::of(x.q, a.q_num_heads, "query")?;
     let k = Heads::of(x.k, a.kv_num_heads, "key")?;
     let v = Heads::of(x.v, a.kv_num_heads, "value")?;
     if k.batch != q.batch || v.batch != q.batch || k.heads != v.heads || k.seq != v.seq || k.size != q.size {
-        invalid!("Attention key {:?} and value {:?} do not fit query {:?}", x.k.dims(), x.v.dims(), x.q.dims());
+        invalid!(
+            "Attention key {:?} and value {:?} do not fit query {:?}",
+            x.k.dims(),
+            x.v.dims(),
+            x.q.dims()
+        );
     }
     if k.heads == 0 || q.heads % k.heads != 0 {
-        invalid!("Attention query heads {} are not a multiple of key/value heads {}", q.heads, k.heads);
+        invalid!(
+            "Attention query heads {} are not a multiple of key/value heads {}",
+            q.heads,
+            k.heads
+        );
     }
     let group = q.heads / k.heads;
     let past = match (x.past_key, x.past_value) {
@@ -297,7 +336,11 @@ fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Res
                 || [gk.batch, gk.heads, gk.size] != [q.batch, k.heads, k.size]
                 || [gv.batch, gv.heads, gv.size, gv.seq] != [q.batch, k.heads, v.size, gk.seq]
             {
-                invalid!("Attention past_key {:?} and past_value {:?} do not fit the keys and values", pk.dims(), pv.dims());
+                invalid!(
+                    "Attention past_key {:?} and past_value {:?} do not fit the keys and values",
+                    pk.dims(),
+                    pv.dims()
+                );
             }
             Some((elems::<E>(pk)?, gk, elems::<E>(pv)?, gv))
         }
@@ -306,8 +349,16 @@ fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Res
     let past_len = past.as_ref().map_or(0, |p| p.1.seq);
     let (present_k, total) = append::<E>(past.as_ref().map(|p| (p.0, p.1)), elems::<E>(x.k)?, k)?;
     let (present_v, _) = append::<E>(past.as_ref().map(|p| (p.2, p.3)), elems::<E>(x.v)?, v)?;
-    let pk = Heads { seq: total, packed: false, ..k };
-    let pv = Heads { seq: total, packed: false, ..v };
+    let pk = Heads {
+        seq: total,
+        packed: false,
+        ..k
+    };
+    let pv = Heads {
+        seq: total,
+        packed: false,
+        ..v
+    };
 
     let nonpad = match x.nonpad {
         None => None,
@@ -317,7 +368,12 @@ fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Res
             }
             let vals = n.to_i64_vec().filter(|v| v.len() == q.batch && n.dims().len() == 1);
             let Some(vals) = vals else {
-                invalid!("Attention nonpad_kv_seqlen must be i64 of shape [{}], got {} {:?}", q.batch, n.dtype(), n.dims());
+                invalid!(
+                    "Attention nonpad_kv_seqlen must be i64 of shape [{}], got {} {:?}",
+                    q.batch,
+                    n.dtype(),
+                    n.dims()
+                );
             };
             Some(vals.into_iter().map(i128::from).collect::<Vec<_>>())
         }
@@ -353,7 +409,11 @@ fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Res
     let zero = <E::C as Accum>::ZERO;
     let ninf = E::C::from_f64(f64::NEG_INFINITY);
     let mut y = vec![E::narrow(zero); numel(&[q.batch, q.heads, q.seq, v.size])?];
-    let y_at = Heads { size: v.size, packed, ..q };
+    let y_at = Heads {
+        size: v.size,
+        packed,
+        ..q
+    };
     let mut qk_out = vec![E::narrow(zero); numel(&[q.batch, q.heads, q.seq, total])?];
     let mut qs = vec![zero; q.size];
     let mut ks = vec![zero; total * q.size];
@@ -373,7 +433,10 @@ fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Res
                 }
                 let base = ((b * q.heads + h) * q.seq + i) * total;
                 for j in 0..total {
-                    let raw = r::<E>(dot(qs.iter().copied().zip(ks[j * q.size..(j + 1) * q.size].iter().copied())));
+                    let raw = r::<E>(dot(qs
+                        .iter()
+                        .copied()
+                        .zip(ks[j * q.size..(j + 1) * q.size].iter().copied())));
                     let capped = match softcap {
                         Some(c) => r::<E>(r::<E>(r::<E>(raw / c).tanh()) * c),
                         None => raw,
@@ -411,7 +474,11 @@ fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Res
                     !nan && m == ninf
                 };
                 for (j, p) in row.iter_mut().enumerate() {
-                    *p = if masked_row { zero } else { r::<E>(E::C::from_f64(ps[j])) };
+                    *p = if masked_row {
+                        zero
+                    } else {
+                        r::<E>(E::C::from_f64(ps[j]))
+                    };
                 }
                 if a.qk_output == QkOutput::Softmax {
                     for (j, &p) in row.iter().enumerate() {
@@ -436,4 +503,197 @@ fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Res
         Tensor::from_vec(vec![q.batch, k.heads, total, v.size], present_v)?,
         Tensor::from_vec(vec![q.batch, q.heads, q.seq, total], qk_out)?,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `f32` tensor.
+    fn t(dims: &[usize], v: &[f32]) -> Tensor {
+        Tensor::from_vec(dims.to_vec(), v.to_vec()).unwrap()
+    }
+
+    /// The `f32` elements.
+    fn f(t: &Tensor) -> Vec<f32> {
+        t.as_slice::<f32>().unwrap().to_vec()
+    }
+
+    /// Attributes with everything off and `scale = 1`.
+    fn plain() -> AttentionAttrs {
+        AttentionAttrs {
+            is_causal: false,
+            q_num_heads: None,
+            kv_num_heads: None,
+            qk_output: QkOutput::Raw,
+            scale: Some(1.0),
+            softcap: 0.0,
+            softmax_precision: None,
+            left_window: None,
+            right_window: None,
+        }
+    }
+
+    /// Runs with `Q`, `K`, `V` and optional extras.
+    fn run(
+        a: &AttentionAttrs,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+        nonpad: Option<&Tensor>,
+    ) -> Vec<Tensor> {
+        let x = AttentionInputs {
+            q,
+            k,
+            v,
+            mask,
+            past_key: None,
+            past_value: None,
+            nonpad,
+        };
+        attention(a, &x).unwrap()
+    }
+
+    #[test]
+    fn equal_scores_average_and_causal_masks() {
+        // Two queries, two keys with equal scores: each query averages the values it sees.
+        let q = t(&[1, 1, 2, 1], &[1., 1.]);
+        let k = t(&[1, 1, 2, 1], &[1., 1.]);
+        let v = t(&[1, 1, 2, 1], &[2., 4.]);
+        let r = run(&plain(), &q, &k, &v, None, None);
+        assert_eq!(f(&r[0]), [3., 3.]);
+        assert_eq!(f(&r[3]), [1., 1., 1., 1.]);
+        // Causal: query 0 sees key 0 only.
+        let causal = AttentionAttrs {
+            is_causal: true,
+            qk_output: QkOutput::Softmax,
+            ..plain()
+        };
+        let r = run(&causal, &q, &k, &v, None, None);
+        assert_eq!(f(&r[0]), [2., 3.]);
+        assert_eq!(f(&r[3]), [1., 0., 0.5, 0.5]);
+        // A bool mask hiding every key of query 1 zeroes its row; the padding mask
+        // (nonpad 1) hides key 1 from query 0.
+        let mask = Tensor::from_bools(vec![2, 2], &[true, true, false, false]).unwrap();
+        let soft = AttentionAttrs {
+            qk_output: QkOutput::Softmax,
+            ..plain()
+        };
+        let r = run(&soft, &q, &k, &v, Some(&mask), None);
+        assert_eq!(f(&r[0]), [3., 0.]);
+        assert_eq!(f(&r[3]), [0.5, 0.5, 0., 0.]);
+        let nonpad = Tensor::from_vec(vec![1], vec![1i64]).unwrap();
+        let r = run(&plain(), &q, &k, &v, None, Some(&nonpad));
+        assert_eq!(f(&r[0]), [2., 2.]);
+        // A float mask is added: -inf on key 0 leaves key 1.
+        let fmask = t(&[1, 2], &[f32::NEG_INFINITY, 0.]);
+        let biased = AttentionAttrs {
+            qk_output: QkOutput::Biased,
+            ..plain()
+        };
+        let r = run(&biased, &q, &k, &v, Some(&fmask), None);
+        assert_eq!(f(&r[0]), [4., 4.]);
+        assert_eq!(f(&r[3]), [f32::NEG_INFINITY, 1., f32::NEG_INFINITY, 1.]);
+    }
+
+    #[test]
+    fn scale_softcap_and_windows() {
+        // Scores q * k * scale: sqrt(4) = 2 multiplies q and k each.
+        let q = t(&[1, 1, 1, 1], &[1.]);
+        let k = t(&[1, 1, 2, 1], &[1., -1.]);
+        let v = t(&[1, 1, 2, 1], &[0., 0.]);
+        let a = AttentionAttrs {
+            scale: Some(4.0),
+            ..plain()
+        };
+        assert_eq!(f(&run(&a, &q, &k, &v, None, None)[3]), [4., -4.]);
+        // Soft cap 2: 2 * tanh(4 / 2), monotone and within (-2, 2).
+        let capped = AttentionAttrs {
+            softcap: 2.0,
+            qk_output: QkOutput::Softcapped,
+            ..a
+        };
+        let c = f(&run(&capped, &q, &k, &v, None, None)[3]);
+        assert!((c[0] - 2.0 * 2f32.tanh()).abs() < 1e-6 && (c[1] + c[0]).abs() < 1e-6);
+        // Window: with left 0 and right 0 each query sees only its own position.
+        let q2 = t(&[1, 1, 3, 1], &[0., 0., 0.]);
+        let v3 = t(&[1, 1, 3, 1], &[1., 2., 3.]);
+        let w = AttentionAttrs {
+            left_window: Some(0),
+            right_window: Some(0),
+            ..plain()
+        };
+        assert_eq!(f(&run(&w, &q2, &q2, &v3, None, None)[0]), [1., 2., 3.]);
+        let left1 = AttentionAttrs {
+            left_window: Some(1),
+            is_causal: true,
+            ..plain()
+        };
+        assert_eq!(f(&run(&left1, &q2, &q2, &v3, None, None)[0]), [1., 1.5, 2.5]);
+    }
+
+    #[test]
+    fn heads_packing_and_cache() {
+        // Rank 3, two query heads sharing one key/value head (GQA): Y packs the heads.
+        let a = AttentionAttrs {
+            q_num_heads: Some(2),
+            kv_num_heads: Some(1),
+            ..plain()
+        };
+        let q = t(&[1, 1, 2], &[1., 1.]);
+        let k = t(&[1, 2, 1], &[1., 1.]);
+        let v = t(&[1, 2, 1], &[2., 4.]);
+        let r = run(&a, &q, &k, &v, None, None);
+        assert_eq!((r[0].dims(), f(&r[0])), (&[1usize, 1, 2][..], vec![3., 3.]));
+        assert_eq!(r[1].dims(), &[1, 1, 2, 1]);
+        // The cache: past keys come first in the present key and value.
+        let pk = t(&[1, 1, 1, 1], &[1.]);
+        let pv = t(&[1, 1, 1, 1], &[6.]);
+        let x = AttentionInputs {
+            q: &q,
+            k: &k,
+            v: &v,
+            mask: None,
+            past_key: Some(&pk),
+            past_value: Some(&pv),
+            nonpad: None,
+        };
+        let r = attention(&a, &x).unwrap();
+        assert_eq!(f(&r[2]), [6., 2., 4.]);
+        assert_eq!(f(&r[0]), [4., 4.]);
+        // Mismatched heads are refused.
+        let bad = AttentionAttrs {
+            q_num_heads: Some(2),
+            kv_num_heads: Some(2),
+            ..plain()
+        };
+        let x = AttentionInputs {
+            past_key: None,
+            past_value: None,
+            ..x
+        };
+        assert!(attention(&bad, &x).is_err());
+    }
+
+    #[test]
+    fn half_precision_rounds_each_step() {
+        // f16 and bf16 results agree with the f32 ones to their precision.
+        let q = t(&[1, 1, 2, 2], &[0.3, -1.2, 0.7, 0.1]);
+        let k = t(&[1, 1, 3, 2], &[0.5, 0.25, -0.75, 1.5, 0.2, 0.9]);
+        let v = t(&[1, 1, 3, 2], &[1., 2., 3., 4., 5., 6.]);
+        let a = AttentionAttrs { scale: None, ..plain() };
+        let want = f(&run(&a, &q, &k, &v, None, None)[0]);
+        let to16 = |x: &Tensor| {
+            Tensor::from_vec(
+                x.dims().to_vec(),
+                f(x).iter().map(|&v| half::f16::from_f32(v)).collect::<Vec<_>>(),
+            )
+            .unwrap()
+        };
+        let r = run(&a, &to16(&q), &to16(&k), &to16(&v), None, None);
+        for (got, w) in r[0].as_slice::<half::f16>().unwrap().iter().zip(&want) {
+            assert!((got.to_f32() - w).abs() < 1e-2 * w.abs().max(1.0), "{got} vs {w}");
+        }
+    }
 }

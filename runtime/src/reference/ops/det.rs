@@ -86,11 +86,12 @@ mod tests {
 
     #[test]
     fn determinants() {
-        // [[1, 2], [3, 4]] has det -2; [[0, 1], [1, 0]] needs a swap: -1; singular: 0.
-        let x = Tensor::from_vec(vec![3, 2, 2], vec![1f32, 2., 3., 4., 0., 1., 1., 0., 1., 2., 2., 4.]).unwrap();
+        // [[2, 1], [4, 3]] pivots on 4 (one swap): -(4 * (1 - 0.5 * 3)) = 2;
+        // [[0, 1], [1, 0]] needs a swap: -1; singular: 0.
+        let x = Tensor::from_vec(vec![3, 2, 2], vec![2f32, 1., 4., 3., 0., 1., 1., 0., 1., 2., 2., 4.]).unwrap();
         let d = det(&x).unwrap();
         assert_eq!(d.dims(), &[3]);
-        assert_eq!(d.as_slice::<f32>().unwrap(), &[-2., -1., 0.]);
+        assert_eq!(d.as_slice::<f32>().unwrap(), &[2., -1., 0.]);
         let m3 = Tensor::from_vec(vec![3, 3], vec![2f64, 0., 0., 0., 3., 0., 0., 0., 4.]).unwrap();
         assert_eq!(det(&m3).unwrap().as_slice::<f64>().unwrap(), &[24.]);
         assert!(det(&Tensor::from_vec(vec![2, 3], vec![0f32; 6]).unwrap()).is_err());

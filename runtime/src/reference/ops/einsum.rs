@@ -44,10 +44,16 @@ struct Plan {
 /// Works out the variables and strides of `e` for operands of dims `shapes`.
 fn plan(e: &EinsumAttrs, shapes: &[&[usize]]) -> Result<Plan, EvalError> {
     let eq = EinsumEquation::parse(&e.equation)?;
-    let dims: Vec<Vec<Dim>> = shapes.iter().map(|s| s.iter().map(|&d| Dim::Fixed(d)).collect()).collect();
+    let dims: Vec<Vec<Dim>> = shapes
+        .iter()
+        .map(|s| s.iter().map(|&d| Dim::Fixed(d)).collect())
+        .collect();
     let refs: Vec<&[Dim]> = dims.iter().map(|d| d.as_slice()).collect();
     let sized = einsum_dims(&eq, &refs, &mut SymbolNamer::new("einsum"))?;
-    let fixed = |d: &Dim| d.fixed().ok_or_else(|| EvalError::Invalid("einsum size is not fixed".into()));
+    let fixed = |d: &Dim| {
+        d.fixed()
+            .ok_or_else(|| EvalError::Invalid("einsum size is not fixed".into()))
+    };
     let ell: Vec<usize> = sized.ellipsis.iter().map(fixed).collect::<Result<_, _>>()?;
     let mut vars: Vec<Var> = Vec::new();
     for l in &eq.output {
@@ -71,7 +77,11 @@ fn plan(e: &EinsumAttrs, shapes: &[&[usize]]) -> Result<Plan, EvalError> {
     }
     let size_of = |v: &Var| -> Result<usize, EvalError> {
         match *v {
-            Var::Letter(c) => fixed(sized.letter(c).ok_or_else(|| EvalError::Invalid("einsum label has no size".into()))?),
+            Var::Letter(c) => fixed(
+                sized
+                    .letter(c)
+                    .ok_or_else(|| EvalError::Invalid("einsum label has no size".into()))?,
+            ),
             Var::Ell(p) => Ok(ell[p]),
         }
     };
@@ -88,7 +98,11 @@ fn plan(e: &EinsumAttrs, shapes: &[&[usize]]) -> Result<Plan, EvalError> {
             };
             if shape[axis] != 1 || sizes[v] == 1 {
                 if shape[axis] != sizes[v] {
-                    invalid!("einsum operand {k} axis {axis} has size {}, expected {}", shape[axis], sizes[v]);
+                    invalid!(
+                        "einsum operand {k} axis {axis} has size {}, expected {}",
+                        shape[axis],
+                        sizes[v]
+                    );
                 }
                 s[v] += own[axis];
             }
@@ -128,7 +142,13 @@ fn numel(dims: &[usize]) -> Result<usize, EvalError> {
 }
 
 /// Runs the summation of `p` over operand values `xs` (see the module docs).
-fn contract<A: Copy>(p: &Plan, xs: &[Vec<A>], zero: A, mul: impl Fn(A, A) -> A, add: impl Fn(A, A) -> A) -> Result<Vec<A>, EvalError> {
+fn contract<A: Copy>(
+    p: &Plan,
+    xs: &[Vec<A>],
+    zero: A,
+    mul: impl Fn(A, A) -> A,
+    add: impl Fn(A, A) -> A,
+) -> Result<Vec<A>, EvalError> {
     let total = numel(&p.out_dims)?;
     let inner_sizes = &p.sizes[p.out_vars..];
     let inner = numel(inner_sizes)?;
@@ -190,7 +210,10 @@ fn float_einsum<E: FloatElem>(p: &Plan, operands: &[&Tensor]) -> Result<Tensor, 
         xs.push(elems::<E>(t)?.iter().map(|v| v.widen()).collect());
     }
     let out = contract(p, &xs, <E::C as Accum>::ZERO, |a, b| a * b, |a, b| a + b)?;
-    Ok(Tensor::from_vec(p.out_dims.clone(), out.into_iter().map(E::narrow).collect::<Vec<E>>())?)
+    Ok(Tensor::from_vec(
+        p.out_dims.clone(),
+        out.into_iter().map(E::narrow).collect::<Vec<E>>(),
+    )?)
 }
 
 /// [`einsum`] of integers, wrapping.
@@ -245,7 +268,10 @@ mod tests {
         let a = t(&[2, 2], &[1., 2., 3., 4.]);
         let b = t(&[2, 2], &[5., 6., 7., 8.]);
         // Matrix product: [[19, 22], [43, 50]].
-        assert_eq!(run("ij,jk", &[&a, &b]).as_slice::<f32>().unwrap(), &[19., 22., 43., 50.]);
+        assert_eq!(
+            run("ij,jk", &[&a, &b]).as_slice::<f32>().unwrap(),
+            &[19., 22., 43., 50.]
+        );
         assert_eq!(run("ij->ji", &[&a]).as_slice::<f32>().unwrap(), &[1., 3., 2., 4.]);
         assert_eq!(run("ii->i", &[&a]).as_slice::<f32>().unwrap(), &[1., 4.]);
         assert_eq!(run("ij->", &[&a]).as_slice::<f32>().unwrap(), &[10.]);
@@ -255,7 +281,9 @@ mod tests {
         assert_eq!(run("...j,j->...", &[&a, &v]).as_slice::<f32>().unwrap(), &[-1., -1.]);
         let xi = Tensor::from_vec(vec![3], vec![1i32, 2, 3]).unwrap();
         assert_eq!(run("i,i", &[&xi, &xi]).as_slice::<i32>().unwrap(), &[14]);
-        let bad = EinsumAttrs { equation: "ij,jk->ik".into() };
+        let bad = EinsumAttrs {
+            equation: "ij,jk->ik".into(),
+        };
         assert!(einsum(&bad, &[&a, &v]).is_err());
     }
 }

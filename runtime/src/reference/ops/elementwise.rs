@@ -19,18 +19,11 @@ use crate::reference::{invalid, EvalError};
 
 /// The error for an op that has no kernel for `dtype`.
 fn unsupported<T>(op: Op, dtype: DType) -> Result<T, EvalError> {
-    Err(EvalError::UnsupportedDType {
-        op: op.name(),
-        dtype,
-    })
+    Err(EvalError::UnsupportedDType { op: op.name(), dtype })
 }
 
 /// Maps every element of `x` through `f` into a tensor of `dtype` with `x`'s dims.
-fn map<A: Element, R: Element>(
-    x: &Tensor,
-    dtype: DType,
-    f: impl FnMut(A) -> R,
-) -> Result<Tensor, EvalError> {
+fn map<A: Element, R: Element>(x: &Tensor, dtype: DType, f: impl FnMut(A) -> R) -> Result<Tensor, EvalError> {
     let out: Vec<R> = elems::<A>(x)?.iter().copied().map(f).collect();
     make(dtype, x.dims().to_vec(), out)
 }
@@ -45,10 +38,7 @@ fn zip_map<A: Element, B: Element, R: Element>(
     let (xa, xb) = (elems::<A>(a)?, elems::<B>(b)?);
     let dims = broadcast_dims(a.dims(), b.dims())?;
     let out: Vec<R> = if a.dims() == b.dims() {
-        xa.iter()
-            .zip(xb)
-            .map(|(&x, &y)| f(x, y))
-            .collect::<Result<_, _>>()?
+        xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect::<Result<_, _>>()?
     } else {
         let sa = broadcast_strides(a.dims(), &dims);
         let sb = broadcast_strides(b.dims(), &dims);
@@ -130,9 +120,7 @@ pub(crate) fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor, EvalError> {
 /// or `+inf` and `positive`.
 fn float_predicate<C: Float>(op: UnaryOp, x: C) -> bool {
     match op {
-        UnaryOp::IsInf { negative, positive } => {
-            is_inf(x) && if x > C::ZERO { positive } else { negative }
-        }
+        UnaryOp::IsInf { negative, positive } => is_inf(x) && if x > C::ZERO { positive } else { negative },
         _ => x.is_nan(),
     }
 }
@@ -506,11 +494,7 @@ pub(crate) fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor, Eva
         );
     }
     if op == BinaryOp::PRelu && broadcast_dims(a.dims(), b.dims())? != a.dims() {
-        invalid!(
-            "prelu slope {:?} does not broadcast to {:?}",
-            b.dims(),
-            a.dims()
-        );
+        invalid!("prelu slope {:?} does not broadcast to {:?}", b.dims(), a.dims());
     }
     if op.is_comparison() {
         return compare(op, a, b);
@@ -542,9 +526,7 @@ fn float_binary<F: FloatElem>(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Te
         BinaryOp::PRelu => prelu,
         _ => return unsupported(Op::Binary(op), a.dtype()),
     };
-    zip_map::<F, F, F>(a, b, a.dtype(), |x, y| {
-        Ok(F::narrow(f(x.widen(), y.widen())))
-    })
+    zip_map::<F, F, F>(a, b, a.dtype(), |x, y| Ok(F::narrow(f(x.widen(), y.widen()))))
 }
 
 /// `PRelu` of floats: `slope * x` if `x < 0`, else `x`.
@@ -678,20 +660,13 @@ fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError> {
 }
 
 /// Float `Pow` with an exponent already in the base's compute type.
-fn pow_float<F: FloatElem, E: FloatElem<C = F::C>>(
-    a: &Tensor,
-    e: &Tensor,
-) -> Result<Tensor, EvalError> {
-    zip_map::<F, E, F>(a, e, a.dtype(), |x, y| {
-        Ok(F::narrow(x.widen().pow(y.widen())))
-    })
+fn pow_float<F: FloatElem, E: FloatElem<C = F::C>>(a: &Tensor, e: &Tensor) -> Result<Tensor, EvalError> {
+    zip_map::<F, E, F>(a, e, a.dtype(), |x, y| Ok(F::narrow(x.widen().pow(y.widen()))))
 }
 
 /// Integer base to an `f64` exponent, computed in `f64`.
 fn pow_int_float<I: Int>(a: &Tensor, e: &Tensor) -> Result<Tensor, EvalError> {
-    zip_map::<I, f64, I>(a, e, a.dtype(), |x, y| {
-        Ok(I::sat(Float::pow(x.to_f64(), y)))
-    })
+    zip_map::<I, f64, I>(a, e, a.dtype(), |x, y| Ok(I::sat(Float::pow(x.to_f64(), y))))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -705,11 +680,7 @@ pub(crate) fn where_(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor, Ev
         invalid!("where condition must be bool, got {}", cond.dtype());
     }
     if x.dtype() != y.dtype() {
-        invalid!(
-            "where branches differ in dtype: {} and {}",
-            x.dtype(),
-            y.dtype()
-        );
+        invalid!("where branches differ in dtype: {} and {}", x.dtype(), y.dtype());
     }
     let dims = broadcast_dims(&broadcast_dims(cond.dims(), x.dims())?, y.dims())?;
     let sc = broadcast_strides(cond.dims(), &dims);
@@ -728,11 +699,7 @@ pub(crate) fn where_(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor, Ev
 /// `Clip(x, min?, max?)`: `min(max(x, lo), hi)` with absent bounds skipped; each bound
 /// is one element of `x`'s dtype. Floats use [`fmax`]/[`fmin`] (NaN in `x` or a bound
 /// propagates); when `lo > hi` every element becomes `hi`. Floats and integers only.
-pub(crate) fn clip(
-    x: &Tensor,
-    min: Option<&Tensor>,
-    max: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn clip(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>) -> Result<Tensor, EvalError> {
     let dtype = x.dtype();
     with_float!(dtype,
         F => {
@@ -827,26 +794,18 @@ pub(crate) fn cast_with(x: &Tensor, c: &lightos_ir::CastAttrs) -> Result<Tensor,
     };
     let dims = x.dims().to_vec();
     match to {
-        DType::Bool => make(
-            to,
-            dims,
-            vals.into_iter().map(|v| val_nonzero(v) as u8).collect(),
-        ),
+        DType::Bool => make(to, dims, vals.into_iter().map(|v| val_nonzero(v) as u8).collect()),
         DType::F32 => make(to, dims, vals.into_iter().map(val_to_f32).collect()),
         DType::F64 => make(to, dims, vals.into_iter().map(val_to_f64).collect()),
         DType::F16 => make(
             to,
             dims,
-            vals.into_iter()
-                .map(|v| f16::from_f32(val_to_f32_odd(v)))
-                .collect(),
+            vals.into_iter().map(|v| f16::from_f32(val_to_f32_odd(v))).collect(),
         ),
         DType::BF16 => make(
             to,
             dims,
-            vals.into_iter()
-                .map(|v| bf16::from_f32(val_to_f32_odd(v)))
-                .collect(),
+            vals.into_iter().map(|v| bf16::from_f32(val_to_f32_odd(v))).collect(),
         ),
         DType::F8E8M0 => make(
             to,
@@ -1048,22 +1007,10 @@ mod tests {
         let err = binary(BinaryOp::Div, &a, &z).unwrap_err();
         assert_eq!(err, EvalError::Invalid("integer division by zero".into()));
         assert!(binary(BinaryOp::Mod { fmod: false }, &a, &z).is_err());
-        assert_eq!(
-            get::<i8>(&unary(UnaryOp::Abs, &a).unwrap()),
-            vec![127, i8::MIN, 7, 7]
-        );
-        assert_eq!(
-            get::<i8>(&unary(UnaryOp::Neg, &a).unwrap()),
-            vec![-127, i8::MIN, 7, -7]
-        );
-        assert_eq!(
-            get::<i8>(&unary(UnaryOp::Sign, &a).unwrap()),
-            vec![1, -1, -1, 1]
-        );
-        assert_eq!(
-            get::<i8>(&unary(UnaryOp::Relu, &a).unwrap()),
-            vec![127, 0, 0, 7]
-        );
+        assert_eq!(get::<i8>(&unary(UnaryOp::Abs, &a).unwrap()), vec![127, i8::MIN, 7, 7]);
+        assert_eq!(get::<i8>(&unary(UnaryOp::Neg, &a).unwrap()), vec![-127, i8::MIN, 7, -7]);
+        assert_eq!(get::<i8>(&unary(UnaryOp::Sign, &a).unwrap()), vec![1, -1, -1, 1]);
+        assert_eq!(get::<i8>(&unary(UnaryOp::Relu, &a).unwrap()), vec![127, 0, 0, 7]);
         let lr = unary(UnaryOp::LeakyRelu { alpha: 0.5 }, &a).unwrap();
         assert_eq!(get::<i8>(&lr), vec![127, -64, -3, 7]);
         assert_eq!(
@@ -1097,8 +1044,14 @@ mod tests {
         // sign; negative or too-large counts give the sign extension alone.
         let x = Tensor::from_vec(vec![4], vec![-16i8, 0x41, -3, 5]).unwrap();
         let n = Tensor::from_vec(vec![4], vec![2i8, 1, 8, -1]).unwrap();
-        assert_eq!(get::<i8>(&binary(BinaryOp::ShiftLeft, &x, &n).unwrap()), vec![-64, -126, 0, 0]);
-        assert_eq!(get::<i8>(&binary(BinaryOp::ShiftRight, &x, &n).unwrap()), vec![-4, 0x20, -1, 0]);
+        assert_eq!(
+            get::<i8>(&binary(BinaryOp::ShiftLeft, &x, &n).unwrap()),
+            vec![-64, -126, 0, 0]
+        );
+        assert_eq!(
+            get::<i8>(&binary(BinaryOp::ShiftRight, &x, &n).unwrap()),
+            vec![-4, 0x20, -1, 0]
+        );
     }
 
     #[test]
@@ -1111,9 +1064,7 @@ mod tests {
         assert_eq!(m[4].to_bits(), (-0.0f32).to_bits());
         let f = get::<f32>(&binary(BinaryOp::Mod { fmod: true }, &a, &b).unwrap());
         assert_eq!(f[..3], [1.5, -1.5, 1.5]);
-        let z = get::<f32>(
-            &binary(BinaryOp::Mod { fmod: false }, &a, &Tensor::scalar(0.0f32)).unwrap(),
-        );
+        let z = get::<f32>(&binary(BinaryOp::Mod { fmod: false }, &a, &Tensor::scalar(0.0f32)).unwrap());
         assert!(z.iter().all(|v| v.is_nan()));
     }
 
@@ -1121,14 +1072,8 @@ mod tests {
     fn comparisons_and_logic() {
         let a = f32s(&[3], &[1.0, f32::NAN, -0.0]);
         let b = f32s(&[3], &[2.0, f32::NAN, 0.0]);
-        assert_eq!(
-            get::<u8>(&binary(BinaryOp::Equal, &a, &b).unwrap()),
-            vec![0, 0, 1]
-        );
-        assert_eq!(
-            get::<u8>(&binary(BinaryOp::Less, &a, &b).unwrap()),
-            vec![1, 0, 0]
-        );
+        assert_eq!(get::<u8>(&binary(BinaryOp::Equal, &a, &b).unwrap()), vec![0, 0, 1]);
+        assert_eq!(get::<u8>(&binary(BinaryOp::Less, &a, &b).unwrap()), vec![1, 0, 0]);
         assert_eq!(
             get::<u8>(&binary(BinaryOp::GreaterOrEqual, &a, &b).unwrap()),
             vec![0, 0, 1]
@@ -1138,18 +1083,9 @@ mod tests {
         assert_eq!(get::<u8>(&r), vec![1, 0]);
         let p = bools(&[2, 1], &[true, false]);
         let q = bools(&[2], &[true, false]);
-        assert_eq!(
-            get::<u8>(&binary(BinaryOp::Xor, &p, &q).unwrap()),
-            vec![0, 1, 1, 0]
-        );
-        assert_eq!(
-            get::<u8>(&binary(BinaryOp::And, &p, &q).unwrap()),
-            vec![1, 0, 0, 0]
-        );
-        assert_eq!(
-            get::<u8>(&binary(BinaryOp::Equal, &p, &q).unwrap()),
-            vec![1, 0, 0, 1]
-        );
+        assert_eq!(get::<u8>(&binary(BinaryOp::Xor, &p, &q).unwrap()), vec![0, 1, 1, 0]);
+        assert_eq!(get::<u8>(&binary(BinaryOp::And, &p, &q).unwrap()), vec![1, 0, 0, 0]);
+        assert_eq!(get::<u8>(&binary(BinaryOp::Equal, &p, &q).unwrap()), vec![1, 0, 0, 1]);
         assert_eq!(get::<u8>(&unary(UnaryOp::Not, &q).unwrap()), vec![0, 1]);
         assert!(binary(BinaryOp::And, &a, &b).is_err());
     }
@@ -1195,19 +1131,11 @@ mod tests {
         let r = get::<f32>(&clip(&x, Some(&lo), Some(&hi)).unwrap());
         assert_eq!(r[..3], [-1.0, 0.5, 1.0]);
         assert!(r[3].is_nan());
-        assert_eq!(
-            get::<f32>(&clip(&x, None, Some(&hi)).unwrap())[..3],
-            [-5.0, 0.5, 1.0]
-        );
+        assert_eq!(get::<f32>(&clip(&x, None, Some(&hi)).unwrap())[..3], [-5.0, 0.5, 1.0]);
         let inverted = get::<f32>(&clip(&x, Some(&hi), Some(&lo)).unwrap());
         assert_eq!(inverted[..3], [-1.0, -1.0, -1.0]);
         let xi = i32s(&[3], &[-5, 2, 9]);
-        let r = clip(
-            &xi,
-            Some(&Tensor::scalar(0i32)),
-            Some(&Tensor::scalar(4i32)),
-        )
-        .unwrap();
+        let r = clip(&xi, Some(&Tensor::scalar(0i32)), Some(&Tensor::scalar(4i32))).unwrap();
         assert_eq!(get::<i32>(&r), vec![0, 2, 4]);
         assert!(clip(&xi, Some(&lo), None).is_err());
         assert!(clip(&xi, Some(&i32s(&[2], &[0, 1])), None).is_err());
@@ -1220,19 +1148,10 @@ mod tests {
             get::<i32>(&cast(&x, DType::I32).unwrap()),
             vec![2, -2, 300, 0, 0, i32::MAX]
         );
-        assert_eq!(
-            get::<i8>(&cast(&x, DType::I8).unwrap()),
-            vec![2, -2, 127, 0, 0, 127]
-        );
-        assert_eq!(
-            get::<u8>(&cast(&x, DType::U8).unwrap()),
-            vec![2, 0, 255, 0, 0, 255]
-        );
+        assert_eq!(get::<i8>(&cast(&x, DType::I8).unwrap()), vec![2, -2, 127, 0, 0, 127]);
+        assert_eq!(get::<u8>(&cast(&x, DType::U8).unwrap()), vec![2, 0, 255, 0, 0, 255]);
         let b = cast(&x, DType::Bool).unwrap();
-        assert_eq!(
-            (b.dtype(), get::<u8>(&b)),
-            (DType::Bool, vec![1, 1, 1, 1, 0, 1])
-        );
+        assert_eq!((b.dtype(), get::<u8>(&b)), (DType::Bool, vec![1, 1, 1, 1, 0, 1]));
         let back = cast(&b, DType::F16).unwrap();
         assert_eq!(get::<f16>(&back)[4], f16::ZERO);
         assert_eq!(get::<f16>(&back)[0], f16::ONE);
@@ -1245,10 +1164,22 @@ mod tests {
         let x = f32s(&[6], &[0.5, -448.0, 1000.0, f32::NAN, -1e-9, f32::NEG_INFINITY]);
         let sat = cast(&x, DType::F8E4M3FN).unwrap();
         assert_eq!(sat.bytes(), &[0x30, 0xFE, 0x7E, 0x7F, 0x80, 0xFE]);
-        let no_sat = CastAttrs { saturate: false, ..CastAttrs::to(DType::F8E4M3FN) };
-        assert_eq!(cast_with(&x, &no_sat).unwrap().bytes(), &[0x30, 0xFE, 0x7F, 0x7F, 0x80, 0xFF]);
-        let e5m2 = CastAttrs { saturate: false, ..CastAttrs::to(DType::F8E5M2) };
-        assert_eq!(cast_with(&x, &e5m2).unwrap().bytes(), &[0x38, 0xDF, 0x64, 0x7E, 0x80, 0xFC]);
+        let no_sat = CastAttrs {
+            saturate: false,
+            ..CastAttrs::to(DType::F8E4M3FN)
+        };
+        assert_eq!(
+            cast_with(&x, &no_sat).unwrap().bytes(),
+            &[0x30, 0xFE, 0x7F, 0x7F, 0x80, 0xFF]
+        );
+        let e5m2 = CastAttrs {
+            saturate: false,
+            ..CastAttrs::to(DType::F8E5M2)
+        };
+        assert_eq!(
+            cast_with(&x, &e5m2).unwrap().bytes(),
+            &[0x38, 0xDF, 0x64, 0x7E, 0x80, 0xFC]
+        );
         // And back: exact values.
         let back = cast(&sat, DType::F32).unwrap();
         let v = get::<f32>(&back);
@@ -1273,24 +1204,27 @@ mod tests {
         // E8M0 with its rounding modes, and back to f16 (2^-127 underflows to 0).
         let e = f32s(&[4], &[0.0, 1.1, 3.0, 0.124]);
         assert_eq!(cast(&e, DType::F8E8M0).unwrap().bytes(), &[0, 128, 129, 124]);
-        let down = CastAttrs { round_mode: RoundMode::Down, ..CastAttrs::to(DType::F8E8M0) };
+        let down = CastAttrs {
+            round_mode: RoundMode::Down,
+            ..CastAttrs::to(DType::F8E8M0)
+        };
         let d = cast_with(&e, &down).unwrap();
         assert_eq!(d.bytes(), &[0, 127, 128, 123]);
         assert_eq!(get::<f16>(&cast(&d, DType::F16).unwrap())[..2], [f16::ZERO, f16::ONE]);
         // Bool to and from narrow types.
         let b = Tensor::from_bools(vec![2], &[true, false]).unwrap();
         assert_eq!(cast(&b, DType::F8E4M3FN).unwrap().bytes(), &[0x38, 0]);
-        assert_eq!(cast(&cast(&b, DType::I2).unwrap(), DType::Bool).unwrap().bytes(), &[1, 0]);
+        assert_eq!(
+            cast(&cast(&b, DType::I2).unwrap(), DType::Bool).unwrap().bytes(),
+            &[1, 0]
+        );
     }
 
     #[test]
     fn cast_int_pairs() {
         let x = Tensor::from_vec(vec![3], vec![-1i64, 300, i64::MAX]).unwrap();
         assert_eq!(get::<u8>(&cast(&x, DType::U8).unwrap()), vec![255, 44, 255]);
-        assert_eq!(
-            get::<i16>(&cast(&x, DType::I16).unwrap()),
-            vec![-1, 300, -1]
-        );
+        assert_eq!(get::<i16>(&cast(&x, DType::I16).unwrap()), vec![-1, 300, -1]);
         assert_eq!(
             get::<u64>(&cast(&x, DType::U64).unwrap()),
             vec![u64::MAX, 300, i64::MAX as u64]
@@ -1301,10 +1235,7 @@ mod tests {
         );
         let u = Tensor::from_vec(vec![1], vec![u64::MAX]).unwrap();
         assert_eq!(get::<i64>(&cast(&u, DType::I64).unwrap()), vec![-1]);
-        assert_eq!(
-            get::<f64>(&cast(&u, DType::F64).unwrap()),
-            vec![18446744073709551615.0]
-        );
+        assert_eq!(get::<f64>(&cast(&u, DType::F64).unwrap()), vec![18446744073709551615.0]);
         assert_eq!(
             get::<bf16>(&cast(&u, DType::BF16).unwrap()),
             vec![bf16::from_f64(1.8446744073709552e19)]
@@ -1331,14 +1262,8 @@ mod tests {
             vec![bf16::from_f32(258.0 * 16_777_216.0)]
         );
         let big = Tensor::from_vec(vec![1], vec![1e300f64]).unwrap();
-        assert_eq!(
-            get::<f16>(&cast(&big, DType::F16).unwrap()),
-            vec![f16::INFINITY]
-        );
-        assert_eq!(
-            get::<f32>(&cast(&big, DType::F32).unwrap()),
-            vec![f32::INFINITY]
-        );
+        assert_eq!(get::<f16>(&cast(&big, DType::F16).unwrap()), vec![f16::INFINITY]);
+        assert_eq!(get::<f32>(&cast(&big, DType::F32).unwrap()), vec![f32::INFINITY]);
         let h = Tensor::from_vec(vec![2], vec![f16::from_f32(0.1), f16::NAN]).unwrap();
         let hb = get::<bf16>(&cast(&h, DType::BF16).unwrap());
         assert_eq!(hb[0], bf16::from_f32(f16::from_f32(0.1).to_f32()));
@@ -1356,34 +1281,13 @@ mod tests {
         assert_eq!(sign[..4], [-1.0, 0.0, 1.0, 1.0]);
         assert!(sign[4].is_nan());
         let hs = get::<f32>(&unary(UnaryOp::HardSwish, &x).unwrap());
-        assert_eq!(
-            hs[..4],
-            [0.0, 0.0, 0.25 * (0.25f32 * (1.0 / 6.0) + 0.5), 4.0]
-        );
-        let hsig = get::<f32>(
-            &unary(
-                UnaryOp::HardSigmoid {
-                    alpha: 0.5,
-                    beta: 0.5,
-                },
-                &x,
-            )
-            .unwrap(),
-        );
+        assert_eq!(hs[..4], [0.0, 0.0, 0.25 * (0.25f32 * (1.0 / 6.0) + 0.5), 4.0]);
+        let hsig = get::<f32>(&unary(UnaryOp::HardSigmoid { alpha: 0.5, beta: 0.5 }, &x).unwrap());
         assert_eq!(hsig[..4], [0.0, 0.5, 0.625, 1.0]);
         assert!(hsig[4].is_nan());
         let th = get::<f32>(&unary(UnaryOp::ThresholdedRelu { alpha: 0.5 }, &x).unwrap());
         assert_eq!(th, vec![0.0, 0.0, 0.0, 4.0, 0.0]);
-        let sh = get::<f32>(
-            &unary(
-                UnaryOp::Shrink {
-                    bias: 1.0,
-                    lambd: 0.5,
-                },
-                &x,
-            )
-            .unwrap(),
-        );
+        let sh = get::<f32>(&unary(UnaryOp::Shrink { bias: 1.0, lambd: 0.5 }, &x).unwrap());
         assert_eq!(sh, vec![-2.0, 0.0, 0.0, 3.0, 0.0]);
         let lr = get::<f32>(&unary(UnaryOp::LeakyRelu { alpha: 0.1 }, &x).unwrap());
         assert_eq!(lr[0], -3.0 * 0.1f32);
@@ -1472,8 +1376,7 @@ mod tests {
 
     #[test]
     fn half_types_compute_in_f32_and_round_once() {
-        let a =
-            Tensor::from_vec(vec![2], vec![bf16::from_f32(1.0), bf16::from_f32(256.0)]).unwrap();
+        let a = Tensor::from_vec(vec![2], vec![bf16::from_f32(1.0), bf16::from_f32(256.0)]).unwrap();
         let b = Tensor::from_vec(vec![1], vec![bf16::from_f32(1.0)]).unwrap();
         let r = get::<bf16>(&binary(BinaryOp::Add, &a, &b).unwrap());
         assert_eq!(r, vec![bf16::from_f32(2.0), bf16::from_f32(256.0)]);

@@ -7,8 +7,8 @@
 use lightos_ir::infer::{normalize_axes, resolve_reshape, shape_range, slice_bounds, split_sizes};
 use lightos_ir::shape::{byte_size, num_elements, strides};
 use lightos_ir::{
-    DType, DepthToSpaceAttrs, Dim, EyeLikeAttrs, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs,
-    SplitAttrs, Tensor, TensorError, TriluAttrs,
+    DType, DepthToSpaceAttrs, Dim, EyeLikeAttrs, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs, SplitAttrs, Tensor,
+    TensorError, TriluAttrs,
 };
 
 use super::index::broadcast_dims;
@@ -45,10 +45,7 @@ fn one_int(t: &Tensor, what: &str) -> Result<i64, EvalError> {
 fn dims_operand(t: &Tensor, what: &str) -> Result<Vec<usize>, EvalError> {
     ints(t, what)?
         .into_iter()
-        .map(|d| {
-            usize::try_from(d)
-                .map_err(|_| EvalError::Invalid(format!("{what} has a negative size {d}")))
-        })
+        .map(|d| usize::try_from(d).map_err(|_| EvalError::Invalid(format!("{what} has a negative size {d}"))))
         .collect()
 }
 
@@ -68,11 +65,7 @@ fn gather_tables(
         return Ok(Tensor::zeros(x.dtype(), out_dims)?);
     }
     let st = strides(x.dims());
-    let tables: Vec<Vec<usize>> = out_dims
-        .iter()
-        .enumerate()
-        .map(|(a, &n)| table(a, n, &st))
-        .collect();
+    let tables: Vec<Vec<usize>> = out_dims.iter().enumerate().map(|(a, &n)| table(a, n, &st)).collect();
     let mut g = Gather {
         src: x.bytes(),
         es: x.dtype().size_bytes(),
@@ -113,8 +106,7 @@ impl Gather<'_> {
         let bytes = if at == OUTSIDE {
             Some(self.fill).filter(|f| f.len() == self.es)
         } else {
-            at.checked_mul(self.es)
-                .and_then(|b| self.src.get(b..b + self.es))
+            at.checked_mul(self.es).and_then(|b| self.src.get(b..b + self.es))
         };
         match bytes {
             Some(b) => self.out.extend_from_slice(b),
@@ -196,12 +188,7 @@ pub(crate) fn transpose(perm: &[usize], x: &Tensor) -> Result<Tensor, EvalError>
         invalid!("transpose perm {perm:?} is not a permutation of the axes of {dims:?}");
     }
     let out: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
-    gather_tables(
-        x,
-        out,
-        |a, n, st| (0..n).map(|i| i * st[perm[a]]).collect(),
-        None,
-    )
+    gather_tables(x, out, |a, n, st| (0..n).map(|i| i * st[perm[a]]).collect(), None)
 }
 
 /// `Concat` along `axis`; parts may be empty along it.
@@ -224,11 +211,7 @@ pub(crate) fn concat(axis: usize, parts: &[&Tensor]) -> Result<Tensor, EvalError
                 .enumerate()
                 .all(|(i, (a, b))| i == axis || a == b);
         if !fits {
-            invalid!(
-                "concat operands {:?} and {:?} do not fit along axis {axis}",
-                first,
-                p
-            );
+            invalid!("concat operands {:?} and {:?} do not fit along axis {axis}", first, p);
         }
         dims[axis] = match dims[axis].checked_add(p.dims()[axis]) {
             Some(n) => n,
@@ -270,11 +253,7 @@ fn narrow(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor, E
 }
 
 /// `Split` along the axis into the operand's sizes, or into equal parts (the last smaller).
-pub(crate) fn split(
-    s: &SplitAttrs,
-    x: &Tensor,
-    split: Option<&Tensor>,
-) -> Result<Vec<Tensor>, EvalError> {
+pub(crate) fn split(s: &SplitAttrs, x: &Tensor, split: Option<&Tensor>) -> Result<Vec<Tensor>, EvalError> {
     let Some(&n) = x.dims().get(s.axis) else {
         invalid!("split axis {} is out of range for {:?}", s.axis, x.dims());
     };
@@ -283,10 +262,7 @@ pub(crate) fn split(
             let sizes = dims_operand(t, "split sizes")?;
             let total = sizes.iter().try_fold(0usize, |a, &b| a.checked_add(b));
             if sizes.len() != s.outputs || total != Some(n) {
-                invalid!(
-                    "split sizes {sizes:?} do not cut {n} into {} parts",
-                    s.outputs
-                );
+                invalid!("split sizes {sizes:?} do not cut {n} into {} parts", s.outputs);
             }
             sizes
         }
@@ -337,20 +313,14 @@ pub(crate) fn slice(
     }
     let table = |a: usize, n: usize, st: &[usize]| {
         let (start, step) = bounds[a];
-        (0..n as i64)
-            .map(|i| (start + i * step) as usize * st[a])
-            .collect()
+        (0..n as i64).map(|i| (start + i * step) as usize * st[a]).collect()
     };
     gather_tables(x, out, table, None)
 }
 
 /// Normalizes an index against an axis of size `n` (negative counts from the end).
 fn wrap_index(i: i64, n: usize, what: &str) -> Result<usize, EvalError> {
-    let v = if i < 0 {
-        i.checked_add(n as i64)
-    } else {
-        Some(i)
-    };
+    let v = if i < 0 { i.checked_add(n as i64) } else { Some(i) };
     match v {
         Some(v) if v >= 0 && (v as u64) < n as u64 => Ok(v as usize),
         _ => invalid!("{what} index {i} is out of range for an axis of size {n}"),
@@ -388,11 +358,7 @@ pub(crate) fn gather(axis: usize, x: &Tensor, indices: &Tensor) -> Result<Tensor
 
 /// `GatherElements`: the output has the indices' shape; the index replaces the position
 /// along `axis`.
-pub(crate) fn gather_elements(
-    axis: usize,
-    x: &Tensor,
-    indices: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn gather_elements(axis: usize, x: &Tensor, indices: &Tensor) -> Result<Tensor, EvalError> {
     let dims = x.dims();
     let idims = indices.dims();
     let fits = axis < dims.len()
@@ -458,12 +424,7 @@ pub(crate) fn tile(x: &Tensor, repeats: &Tensor) -> Result<Tensor, EvalError> {
             None => invalid!("tile of {dims:?} by {reps:?} overflows"),
         }
     }
-    gather_tables(
-        x,
-        out,
-        |a, n, st| (0..n).map(|i| i % dims[a] * st[a]).collect(),
-        None,
-    )
+    gather_tables(x, out, |a, n, st| (0..n).map(|i| i % dims[a] * st[a]).collect(), None)
 }
 
 /// `Pad` in every mode; negative pads crop.
@@ -487,9 +448,7 @@ pub(crate) fn pad(
     let mut out = dims.to_vec();
     for (i, &ax) in axes.iter().enumerate() {
         let (b, e) = (pads[i], pads[axes.len() + i]);
-        let size = (dims[ax] as i64)
-            .checked_add(b)
-            .and_then(|s| s.checked_add(e));
+        let size = (dims[ax] as i64).checked_add(b).and_then(|s| s.checked_add(e));
         match size {
             Some(s) if s >= 0 => out[ax] = s as usize,
             _ => invalid!("pads {pads:?} give axis {ax} of {dims:?} a negative size"),
@@ -697,19 +656,18 @@ pub(crate) fn space_to_depth(d: &DepthToSpaceAttrs, x: &Tensor) -> Result<Tensor
     if b == 0 || h % b != 0 || w % b != 0 {
         invalid!("space_to_depth sizes {h}x{w} are not divisible by blocksize {b}");
     }
-    let perm: &[usize] = if d.crd { &[0, 1, 3, 5, 2, 4] } else { &[0, 3, 5, 1, 2, 4] };
+    let perm: &[usize] = if d.crd {
+        &[0, 1, 3, 5, 2, 4]
+    } else {
+        &[0, 3, 5, 1, 2, 4]
+    };
     let t = transpose(perm, &x.reshaped(vec![n, c, h / b, b, w / b, b])?)?;
     Ok(t.reshaped(vec![n, mul(c, mul(b, b)?)?, h / b, w / b])?)
 }
 
 /// `OneHot`: a new axis of size `depth` at `axis`, `values[1]` where it equals the index
 /// (negative indices count from `depth`; out-of-range ones match nothing), else `values[0]`.
-pub(crate) fn one_hot(
-    axis: usize,
-    indices: &Tensor,
-    depth: &Tensor,
-    values: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn one_hot(axis: usize, indices: &Tensor, depth: &Tensor, values: &Tensor) -> Result<Tensor, EvalError> {
     let idims = indices.dims();
     if axis > idims.len() {
         invalid!("one_hot axis {axis} is out of range for indices {idims:?}");
@@ -826,10 +784,7 @@ mod tests {
         assert_eq!(squeeze(&y, None).unwrap().dims(), &[3]);
         assert_eq!(squeeze(&y, Some(&i64s(&[-1]))).unwrap().dims(), &[1, 3]);
         assert!(squeeze(&y, Some(&i64s(&[1]))).is_err());
-        assert_eq!(
-            unsqueeze(&seq(&[3]), &i64s(&[0, -1])).unwrap().dims(),
-            &[1, 3, 1]
-        );
+        assert_eq!(unsqueeze(&seq(&[3]), &i64s(&[0, -1])).unwrap().dims(), &[1, 3, 1]);
     }
 
     #[test]
@@ -849,26 +804,10 @@ mod tests {
         let c = concat(1, &[&a, &e, &b]).unwrap();
         assert_eq!(c.dims(), &[2, 3]);
         assert_eq!(f32s(&c), vec![0.0, 10.0, 11.0, 1.0, 12.0, 13.0]);
-        let parts = split(
-            &SplitAttrs {
-                axis: 1,
-                outputs: 2,
-            },
-            &c,
-            Some(&i64s(&[2, 1])),
-        )
-        .unwrap();
+        let parts = split(&SplitAttrs { axis: 1, outputs: 2 }, &c, Some(&i64s(&[2, 1]))).unwrap();
         assert_eq!(f32s(&parts[0]), vec![0.0, 10.0, 1.0, 12.0]);
         assert_eq!(f32s(&parts[1]), vec![11.0, 13.0]);
-        let eq = split(
-            &SplitAttrs {
-                axis: 1,
-                outputs: 2,
-            },
-            &c,
-            None,
-        )
-        .unwrap();
+        let eq = split(&SplitAttrs { axis: 1, outputs: 2 }, &c, None).unwrap();
         assert_eq!(eq[0].dims(), &[2, 2]);
         assert_eq!(eq[1].dims(), &[2, 1]);
     }
@@ -877,14 +816,7 @@ mod tests {
     fn slices() {
         let x = seq(&[3, 4]);
         let i32s = |v: &[i32]| Tensor::from_vec(vec![v.len()], v.to_vec()).unwrap();
-        let y = slice(
-            &x,
-            &i32s(&[1, 0]),
-            &i32s(&[3, 4]),
-            None,
-            Some(&i64s(&[1, 2])),
-        )
-        .unwrap();
+        let y = slice(&x, &i32s(&[1, 0]), &i32s(&[3, 4]), None, Some(&i64s(&[1, 2]))).unwrap();
         assert_eq!(f32s(&y), vec![4.0, 6.0, 8.0, 10.0]);
         let r = slice(
             &x,
@@ -936,33 +868,12 @@ mod tests {
     fn pads() {
         let x = t(&[3], &[1.0, 2.0, 3.0]);
         let run = |mode, p: &[i64]| {
-            f32s(
-                &pad(
-                    &PadAttrs { mode },
-                    &x,
-                    &i64s(p),
-                    Some(&Tensor::scalar(9.0f32)),
-                    None,
-                )
-                .unwrap(),
-            )
+            f32s(&pad(&PadAttrs { mode }, &x, &i64s(p), Some(&Tensor::scalar(9.0f32)), None).unwrap())
         };
-        assert_eq!(
-            run(PadMode::Constant, &[2, 1]),
-            vec![9.0, 9.0, 1.0, 2.0, 3.0, 9.0]
-        );
-        assert_eq!(
-            run(PadMode::Edge, &[2, 1]),
-            vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]
-        );
-        assert_eq!(
-            run(PadMode::Reflect, &[2, 1]),
-            vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0]
-        );
-        assert_eq!(
-            run(PadMode::Wrap, &[2, 1]),
-            vec![2.0, 3.0, 1.0, 2.0, 3.0, 1.0]
-        );
+        assert_eq!(run(PadMode::Constant, &[2, 1]), vec![9.0, 9.0, 1.0, 2.0, 3.0, 9.0]);
+        assert_eq!(run(PadMode::Edge, &[2, 1]), vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
+        assert_eq!(run(PadMode::Reflect, &[2, 1]), vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
+        assert_eq!(run(PadMode::Wrap, &[2, 1]), vec![2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
         assert_eq!(run(PadMode::Constant, &[-1, 1]), vec![2.0, 3.0, 9.0]);
         let y = seq(&[2, 2]);
         let p = pad(
@@ -981,20 +892,9 @@ mod tests {
     #[test]
     fn shapes_and_constants() {
         let x = seq(&[2, 3, 4]);
-        let s = shape(
-            &ShapeAttrs {
-                start: 1,
-                end: None,
-            },
-            &x,
-        )
-        .unwrap();
+        let s = shape(&ShapeAttrs { start: 1, end: None }, &x).unwrap();
         assert_eq!(s.as_slice::<i64>().unwrap(), &[3, 4]);
-        let c = constant_of_shape(
-            &Tensor::from_vec(vec![1], vec![7i32]).unwrap(),
-            &i64s(&[2, 2]),
-        )
-        .unwrap();
+        let c = constant_of_shape(&Tensor::from_vec(vec![1], vec![7i32]).unwrap(), &i64s(&[2, 2])).unwrap();
         assert_eq!(c.as_slice::<i32>().unwrap(), &[7; 4]);
         let r = range(
             &Tensor::scalar(1.0f32),
@@ -1003,19 +903,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f32s(&r), vec![1.0, 1.25, 1.5, 1.75]);
-        let r = range(
-            &Tensor::scalar(10i32),
-            &Tensor::scalar(3i32),
-            &Tensor::scalar(-3i32),
-        )
-        .unwrap();
+        let r = range(&Tensor::scalar(10i32), &Tensor::scalar(3i32), &Tensor::scalar(-3i32)).unwrap();
         assert_eq!(r.as_slice::<i32>().unwrap(), &[10, 7, 4]);
-        let r = range(
-            &Tensor::scalar(3i64),
-            &Tensor::scalar(3i64),
-            &Tensor::scalar(1i64),
-        )
-        .unwrap();
+        let r = range(&Tensor::scalar(3i64), &Tensor::scalar(3i64), &Tensor::scalar(1i64)).unwrap();
         assert_eq!(r.dims(), &[0]);
     }
 
@@ -1096,10 +986,7 @@ mod tests {
         assert_eq!(oh.dims(), &[3, 3]);
         assert_eq!(f32s(&oh), vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
         let oh0 = one_hot(0, &idx, &Tensor::scalar(3i64), &vals).unwrap();
-        assert_eq!(
-            f32s(&oh0),
-            vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        );
+        assert_eq!(f32s(&oh0), vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
         let x = t(&[2, 2], &[0.0, -0.0, f32::NAN, 2.0]);
         let nz = non_zero(&x).unwrap();
         assert_eq!(nz.dims(), &[2, 2]);
@@ -1118,9 +1005,7 @@ mod tests {
         let (one, zero) = (Tensor::scalar(1.0f32), Tensor::scalar(0.0f32));
         assert!(range(&zero, &Tensor::scalar(f32::INFINITY), &one).is_err());
         assert!(range(&zero, &one, &zero).is_err());
-        let edge = PadAttrs {
-            mode: PadMode::Edge,
-        };
+        let edge = PadAttrs { mode: PadMode::Edge };
         let empty = t(&[0], &[]);
         assert!(pad(&edge, &empty, &i64s(&[1, 0]), None, None).is_err());
         assert!(pad(&edge, &seq(&[2]), &i64s(&[-3, 0]), None, None).is_err());

@@ -24,10 +24,7 @@ use crate::reference::{invalid, EvalError};
 
 /// The error for a dtype `op` has no kernel for.
 fn unsupported(op: &str, dtype: DType) -> EvalError {
-    EvalError::UnsupportedDType {
-        op: op.into(),
-        dtype,
-    }
+    EvalError::UnsupportedDType { op: op.into(), dtype }
 }
 
 /// The element count of `dims`, or an error when it overflows.
@@ -120,11 +117,7 @@ fn matrix<E: DotElem>(src: &[E], rows: usize, cols: usize, transposed: bool) -> 
     let mut out = Vec::with_capacity(rows * cols);
     for r in 0..rows {
         for c in 0..cols {
-            let i = if transposed {
-                c * rows + r
-            } else {
-                r * cols + c
-            };
+            let i = if transposed { c * rows + r } else { r * cols + c };
             out.push(src[i].up());
         }
     }
@@ -143,11 +136,7 @@ fn dot<R: Ring>(a: &[R], b: &[R]) -> R {
 /// NumPy `matmul`: 1-d operands are promoted to matrices, batch axes broadcast.
 pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError> {
     if a.dtype() != b.dtype() {
-        invalid!(
-            "MatMul operands differ in dtype: {} and {}",
-            a.dtype(),
-            b.dtype()
-        );
+        invalid!("MatMul operands differ in dtype: {} and {}", a.dtype(), b.dtype());
     }
     let dt = a.dtype();
     with_float!(dt, E => matmul_typed::<E>(a, b),
@@ -175,11 +164,7 @@ fn matmul_typed<E: DotElem>(a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError>
     let (m, k) = (da[da.len() - 2], da[da.len() - 1]);
     let (kb, n) = (db[db.len() - 2], db[db.len() - 1]);
     if k != kb {
-        invalid!(
-            "MatMul inner dimensions differ: {:?} and {:?}",
-            a.dims(),
-            b.dims()
-        );
+        invalid!("MatMul inner dimensions differ: {:?} and {:?}", a.dims(), b.dims());
     }
     let (ba, bb) = (&da[..da.len() - 2], &db[..db.len() - 2]);
     let batch = broadcast_dims(ba, bb)?;
@@ -202,16 +187,10 @@ fn matmul_typed<E: DotElem>(a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError>
     let (a_len, b_len) = (m * k, n * k);
     let mut out = Vec::with_capacity(total);
     for [ia, ib] in StridedWalk::new(&batch, [&sa, &sb]) {
-        let (am, bm) = (
-            &at[ia * a_len..(ia + 1) * a_len],
-            &bt[ib * b_len..(ib + 1) * b_len],
-        );
+        let (am, bm) = (&at[ia * a_len..(ia + 1) * a_len], &bt[ib * b_len..(ib + 1) * b_len]);
         for i in 0..m {
             for j in 0..n {
-                out.push(E::down(dot(
-                    &am[i * k..(i + 1) * k],
-                    &bm[j * k..(j + 1) * k],
-                )));
+                out.push(E::down(dot(&am[i * k..(i + 1) * k], &bm[j * k..(j + 1) * k])));
             }
         }
     }
@@ -224,12 +203,7 @@ fn matmul_typed<E: DotElem>(a: &Tensor, b: &Tensor) -> Result<Tensor, EvalError>
 /// `alpha == 1`), then, when `C` is present and `beta != 0`, `t = t + beta * c`. Like ONNX
 /// Runtime and the ONNX reference, `beta == 0` leaves `C` out entirely (so an infinite or
 /// NaN `C` does not turn into NaN). Integer types need integral `alpha` and `beta`.
-pub(crate) fn gemm(
-    g: &GemmAttrs,
-    a: &Tensor,
-    b: &Tensor,
-    c: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn gemm(g: &GemmAttrs, a: &Tensor, b: &Tensor, c: Option<&Tensor>) -> Result<Tensor, EvalError> {
     if a.dtype() != b.dtype() || c.is_some_and(|c| c.dtype() != a.dtype()) {
         invalid!("Gemm operands must share one dtype");
     }
@@ -239,27 +213,14 @@ pub(crate) fn gemm(
 }
 
 /// [`gemm`] for one element type.
-fn gemm_typed<E: DotElem>(
-    g: &GemmAttrs,
-    a: &Tensor,
-    b: &Tensor,
-    c: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+fn gemm_typed<E: DotElem>(g: &GemmAttrs, a: &Tensor, b: &Tensor, c: Option<&Tensor>) -> Result<Tensor, EvalError> {
     let (&[ra, ca], &[rb, cb]) = (a.dims(), b.dims()) else {
-        invalid!(
-            "Gemm needs two rank-2 operands, got {:?} and {:?}",
-            a.dims(),
-            b.dims()
-        );
+        invalid!("Gemm needs two rank-2 operands, got {:?} and {:?}", a.dims(), b.dims());
     };
     let (m, k) = if g.trans_a { (ca, ra) } else { (ra, ca) };
     let (kb, n) = if g.trans_b { (cb, rb) } else { (rb, cb) };
     if k != kb {
-        invalid!(
-            "Gemm inner dimensions differ: {:?} and {:?}",
-            a.dims(),
-            b.dims()
-        );
+        invalid!("Gemm inner dimensions differ: {:?} and {:?}", a.dims(), b.dims());
     }
     let (Some(alpha), Some(beta)) = (E::R::scale(g.alpha), E::R::scale(g.beta)) else {
         invalid!(
@@ -273,9 +234,7 @@ fn gemm_typed<E: DotElem>(
     let bt = matrix::<E>(elems::<E>(b)?, n, k, !g.trans_b);
     let out_dims = vec![m, n];
     let bias = match c {
-        Some(c) if g.beta != 0.0 => {
-            Some((elems::<E>(c)?, unidirectional_strides(c.dims(), &out_dims)?))
-        }
+        Some(c) if g.beta != 0.0 => Some((elems::<E>(c)?, unidirectional_strides(c.dims(), &out_dims)?)),
         _ => None,
     };
     let mut out = Vec::with_capacity(numel(&out_dims)?);
@@ -296,11 +255,7 @@ fn gemm_typed<E: DotElem>(
 /// only stretch its size-1 axes and gain leading ones).
 fn unidirectional_strides(dims: &[usize], target: &[usize]) -> Result<Vec<usize>, EvalError> {
     let lead = target.len().checked_sub(dims.len());
-    let fits = lead.is_some_and(|lead| {
-        dims.iter()
-            .zip(&target[lead..])
-            .all(|(&d, &t)| d == 1 || d == t)
-    });
+    let fits = lead.is_some_and(|lead| dims.iter().zip(&target[lead..]).all(|(&d, &t)| d == 1 || d == t));
     if !fits {
         invalid!("shape {dims:?} does not broadcast to {target:?}");
     }
@@ -359,11 +314,7 @@ impl Window {
         // ONNX defaults: empty strides and dilations mean 1 on every axis.
         let ones = vec![1; input.len()];
         let strides = if strides.is_empty() { &ones } else { strides };
-        let dilations = if dilations.is_empty() {
-            &ones
-        } else {
-            dilations
-        };
+        let dilations = if dilations.is_empty() { &ones } else { dilations };
         let geo = conv_geometry(input, kernel, strides, dilations, padding, ceil_mode)?;
         Ok(Window {
             input: input.to_vec(),
@@ -403,11 +354,7 @@ impl Window {
             rem /= self.geo.output[a];
         }
         let per_axis: Vec<Vec<Along>> = (0..rank)
-            .map(|a| {
-                (0..self.kernel[a])
-                    .map(|k| self.along(a, o[a], k))
-                    .collect()
-            })
+            .map(|a| (0..self.kernel[a]).map(|k| self.along(a, o[a], k)).collect())
             .collect();
         taps.inside.clear();
         taps.padded = 0;
@@ -435,12 +382,7 @@ impl Window {
 
 /// ONNX `Conv` over any number of spatial axes, with groups, strides, dilations and
 /// padding; floats only. See the module docs for the accumulation order.
-pub(crate) fn conv(
-    c: &ConvAttrs,
-    x: &Tensor,
-    w: &Tensor,
-    bias: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn conv(c: &ConvAttrs, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor, EvalError> {
     if w.dtype() != x.dtype() || bias.is_some_and(|b| b.dtype() != x.dtype()) {
         invalid!("Conv operands must share one dtype");
     }
@@ -449,12 +391,7 @@ pub(crate) fn conv(
 }
 
 /// [`conv`] for one element type.
-fn conv_typed<E: FloatElem>(
-    c: &ConvAttrs,
-    x: &Tensor,
-    w: &Tensor,
-    bias: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+fn conv_typed<E: FloatElem>(c: &ConvAttrs, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor, EvalError> {
     let (xd, wd) = (x.dims(), w.dims());
     if xd.len() < 3 || wd.len() != xd.len() {
         invalid!("Conv needs input and weight of equal rank 3 or more, got {xd:?} and {wd:?}");
@@ -465,19 +402,9 @@ fn conv_typed<E: FloatElem>(
         invalid!("Conv input {xd:?} and weight {wd:?} do not fit group {group}");
     }
     if !c.kernel.is_empty() && c.kernel[..] != wd[2..] {
-        invalid!(
-            "Conv kernel_shape {:?} disagrees with weight {wd:?}",
-            c.kernel
-        );
+        invalid!("Conv kernel_shape {:?} disagrees with weight {wd:?}", c.kernel);
     }
-    let win = Window::new(
-        &xd[2..],
-        &wd[2..],
-        &c.strides,
-        &c.dilations,
-        &c.padding,
-        false,
-    )?;
+    let win = Window::new(&xd[2..], &wd[2..], &c.strides, &c.dilations, &c.padding, false)?;
     let biases = match bias {
         Some(b) if b.len() != cout => {
             invalid!("Conv bias has {} elements for {cout} channels", b.len())
@@ -595,11 +522,7 @@ pub(crate) fn pool(p: &PoolAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
 
 /// Runs `f` on every window of every `(n, c)` plane and collects the results as the
 /// pool's output tensor.
-fn pool_each<E: Element>(
-    win: &Window,
-    x: &Tensor,
-    mut f: impl FnMut(&[E], &Taps) -> E,
-) -> Result<Tensor, EvalError> {
+fn pool_each<E: Element>(win: &Window, x: &Tensor, mut f: impl FnMut(&[E], &Taps) -> E) -> Result<Tensor, EvalError> {
     let xv = elems::<E>(x)?;
     let planes = numel(&x.dims()[..2])?;
     let in_len = numel(&x.dims()[2..])?;
@@ -624,11 +547,7 @@ fn max_pool<E: MaxElem>(win: &Window, x: &Tensor) -> Result<Tensor, EvalError> {
 }
 
 /// Average pooling: each window summed sequentially in row-major order, then divided.
-fn avg_pool<E: FloatElem>(
-    count_include_pad: bool,
-    win: &Window,
-    x: &Tensor,
-) -> Result<Tensor, EvalError> {
+fn avg_pool<E: FloatElem>(count_include_pad: bool, win: &Window, x: &Tensor) -> Result<Tensor, EvalError> {
     pool_each::<E>(win, x, |plane, taps| {
         let mut sum = <E::C as Accum>::ZERO;
         for &(_, off) in &taps.inside {
@@ -702,10 +621,7 @@ fn global_typed<E: FloatElem + MaxElem>(kind: PoolKind, x: &Tensor) -> Result<Te
             PoolKind::Average { .. } => {
                 E::narrow(tree_sum(v.iter().map(|e| e.widen())) / E::C::from_f64(spatial as f64))
             }
-            PoolKind::Lp { p } => E::narrow(lp_finish(
-                p,
-                tree_sum(v.iter().map(|e| lp_term(p, e.widen()))),
-            )),
+            PoolKind::Lp { p } => E::narrow(lp_finish(p, tree_sum(v.iter().map(|e| lp_term(p, e.widen()))))),
         });
     }
     Ok(Tensor::from_vec(out_dims, out)?)
@@ -727,13 +643,7 @@ mod tests {
     }
 
     /// Pool attributes with explicit pads and unit dilations.
-    fn pool_attrs(
-        kind: PoolKind,
-        kernel: &[usize],
-        strides: &[usize],
-        pads: &[usize],
-        ceil: bool,
-    ) -> PoolAttrs {
+    fn pool_attrs(kind: PoolKind, kernel: &[usize], strides: &[usize], pads: &[usize], ceil: bool) -> PoolAttrs {
         PoolAttrs {
             kind,
             kernel: kernel.to_vec(),
@@ -838,10 +748,7 @@ mod tests {
             group: 1,
         };
         let y = conv(&c, &x, &w, Some(&t(&[1], &[1.]))).unwrap();
-        assert_eq!(
-            (y.dims(), f(&y)),
-            (&[1, 1, 2, 2][..], vec![5., 19., 37., 78.])
-        );
+        assert_eq!((y.dims(), f(&y)), (&[1, 1, 2, 2][..], vec![5., 19., 37., 78.]));
     }
 
     #[test]
@@ -856,10 +763,7 @@ mod tests {
             group: 2,
         };
         let y = conv(&c, &x, &w, None).unwrap();
-        assert_eq!(
-            (y.dims(), f(&y)),
-            (&[1, 2, 3][..], vec![4., 6., 8., -20., -20., -20.])
-        );
+        assert_eq!((y.dims(), f(&y)), (&[1, 2, 3][..], vec![4., 6., 8., -20., -20., -20.]));
         let bad = ConvAttrs { group: 3, ..c };
         assert!(conv(&bad, &x, &w, None).is_err());
     }
@@ -881,17 +785,14 @@ mod tests {
         // SAME_UPPER: axis 0 pads (0, 1), axis 1 output 2 needs (1 * 2 + 2) - 4 = 0 pads.
         let got = f(&y);
         for co in 0..3 {
-            for (od, oh, ow) in
-                (0..3).flat_map(|d| (0..2).flat_map(move |h| (0..2).map(move |w| (d, h, w))))
-            {
+            for (od, oh, ow) in (0..3).flat_map(|d| (0..2).flat_map(move |h| (0..2).map(move |w| (d, h, w)))) {
                 let mut acc = 0.0f32;
                 for ci in 0..2 {
                     for kd in 0..2 {
                         for kh in 0..2 {
                             let (id, ih) = (od + kd, oh * 2 + kh);
                             if id < 3 && ih < 4 {
-                                acc += x[((ci * 3 + id) * 4 + ih) * 2 + ow]
-                                    * w[((co * 2 + ci) * 2 + kd) * 2 + kh];
+                                acc += x[((ci * 3 + id) * 4 + ih) * 2 + ow] * w[((co * 2 + ci) * 2 + kd) * 2 + kh];
                             }
                         }
                     }
@@ -904,23 +805,10 @@ mod tests {
     #[test]
     fn average_pool_count_include_pad_both_ways() {
         let x = t(&[1, 1, 3, 3], &[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
-        let avg = |cip| PoolKind::Average {
-            count_include_pad: cip,
-        };
-        let y = pool(
-            &pool_attrs(avg(false), &[2, 2], &[2, 2], &[1, 1, 1, 1], false),
-            &x,
-        )
-        .unwrap();
-        assert_eq!(
-            (y.dims(), f(&y)),
-            (&[1, 1, 2, 2][..], vec![1., 2.5, 5.5, 7.])
-        );
-        let y = pool(
-            &pool_attrs(avg(true), &[2, 2], &[2, 2], &[1, 1, 1, 1], false),
-            &x,
-        )
-        .unwrap();
+        let avg = |cip| PoolKind::Average { count_include_pad: cip };
+        let y = pool(&pool_attrs(avg(false), &[2, 2], &[2, 2], &[1, 1, 1, 1], false), &x).unwrap();
+        assert_eq!((y.dims(), f(&y)), (&[1, 1, 2, 2][..], vec![1., 2.5, 5.5, 7.]));
+        let y = pool(&pool_attrs(avg(true), &[2, 2], &[2, 2], &[1, 1, 1, 1], false), &x).unwrap();
         assert_eq!(f(&y), vec![0.25, 1.25, 2.75, 7.]);
     }
 
@@ -938,10 +826,7 @@ mod tests {
             true,
         );
         let y = pool(&p, &t(&[1, 1, 4, 4], &x)).unwrap();
-        assert_eq!(
-            (y.dims(), f(&y)),
-            (&[1, 1, 2, 2][..], vec![6., 7.5, 12., 13.5])
-        );
+        assert_eq!((y.dims(), f(&y)), (&[1, 1, 2, 2][..], vec![6., 7.5, 12., 13.5]));
         // 1-d with pads and a partial last window: positions past the end pad never count.
         let x = t(&[1, 1, 4], &[1., 2., 3., 4.]);
         let p = pool_attrs(
@@ -975,10 +860,7 @@ mod tests {
         assert!(y[1].is_nan());
         let xu = Tensor::from_vec(vec![1, 1, 3], vec![3u8, 200, 7]).unwrap();
         let p = pool_attrs(PoolKind::Max, &[2], &[1], &[1, 0], false);
-        assert_eq!(
-            pool(&p, &xu).unwrap().as_slice::<u8>().unwrap(),
-            &[3, 200, 200]
-        );
+        assert_eq!(pool(&p, &xu).unwrap().as_slice::<u8>().unwrap(), &[3, 200, 200]);
         let x = t(&[1, 1, 4], &[3., -4., 1., 1.]);
         let p = pool_attrs(PoolKind::Lp { p: 2.0 }, &[2], &[2], &[0, 0], false);
         assert_eq!(f(&pool(&p, &x).unwrap()), vec![5., 2f32.sqrt()]);
@@ -999,9 +881,6 @@ mod tests {
         assert_eq!((y.dims(), f(&y)), (&[1, 2, 1, 1][..], vec![2.5, -0.5]));
         assert_eq!(f(&global_pool(PoolKind::Max, &x).unwrap()), vec![4., 4.]);
         let x = t(&[1, 1, 2], &[3., 4.]);
-        assert_eq!(
-            f(&global_pool(PoolKind::Lp { p: 2.0 }, &x).unwrap()),
-            vec![5.]
-        );
+        assert_eq!(f(&global_pool(PoolKind::Lp { p: 2.0 }, &x).unwrap()), vec![5.]);
     }
 }

@@ -53,12 +53,17 @@ fn nll_loss_typed<E: FloatElem>(
         None => None,
         Some(w) => {
             if w.dims() != [c] || w.dtype() != x.dtype() {
-                invalid!("NegativeLogLikelihoodLoss weight must be [{c}] of {}, got {} {:?}", x.dtype(), w.dtype(), w.dims());
+                invalid!(
+                    "NegativeLogLikelihoodLoss weight must be [{c}] of {}, got {} {:?}",
+                    x.dtype(),
+                    w.dtype(),
+                    w.dims()
+                );
             }
             Some(elems::<E>(w)?)
         }
     };
-    let d = if n == 0 { 0 } else { classes.len() / n };
+    let d = classes.len().checked_div(n).unwrap_or(0);
     let zero = <E::C as Accum>::ZERO;
     let one = E::C::ONE;
     let mut losses = Vec::with_capacity(classes.len());
@@ -104,7 +109,10 @@ mod tests {
 
     /// Loss attributes.
     fn attrs(reduction: LossReduction, ignore_index: Option<i64>) -> NllLossAttrs {
-        NllLossAttrs { reduction, ignore_index }
+        NllLossAttrs {
+            reduction,
+            ignore_index,
+        }
     }
 
     #[test]

@@ -6,20 +6,20 @@ mod einsum;
 mod elementwise;
 mod index;
 mod layout;
-mod loss;
 mod linalg;
+mod loss;
 mod norm;
 mod quant;
 mod random;
 mod recurrent;
-mod select;
-mod signal;
 mod reduce;
+mod resize;
 mod rotary;
+mod sampling;
 mod scalar;
 mod scatter;
-mod resize;
-mod sampling;
+mod select;
+mod signal;
 mod vision;
 
 use lightos_ir::{Op, Tensor};
@@ -135,7 +135,14 @@ pub fn eval_op(op: &Op, operands: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Eva
         Op::RoiAlign(r) => one(sampling::roi_align(r, arg(0)?, arg(1)?, arg(2)?)?),
         Op::DeformConv(d) => one(sampling::deform_conv(d, arg(0)?, arg(1)?, arg(2)?, opt(3), opt(4))?),
         Op::Rnn(r) => recurrent::rnn(r, operands),
-        Op::NonMaxSuppression(n) => one(select::non_max_suppression(n, arg(0)?, arg(1)?, opt(2), opt(3), opt(4))?),
+        Op::NonMaxSuppression(n) => one(select::non_max_suppression(
+            n,
+            arg(0)?,
+            arg(1)?,
+            opt(2),
+            opt(3),
+            opt(4),
+        )?),
         Op::Unique(u) => select::unique(u, arg(0)?),
         Op::ReverseSequence(r) => one(select::reverse_sequence(r, arg(0)?, arg(1)?)?),
         Op::TfIdfVectorizer(t) => one(select::tf_idf(t, arg(0)?)?),
@@ -146,6 +153,9 @@ pub fn eval_op(op: &Op, operands: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Eva
         Op::RandomLike(r) => one(random::random_like(r, arg(0)?)?),
         Op::Bernoulli(b) => one(random::bernoulli(b, arg(0)?)?),
         Op::Multinomial(m) => one(random::multinomial(m, arg(0)?)?),
-        Op::MelWeightMatrix(m) => one(signal::mel_weight_matrix(m, [arg(0)?, arg(1)?, arg(2)?, arg(3)?, arg(4)?])?),
+        Op::MelWeightMatrix(m) => one(signal::mel_weight_matrix(
+            m,
+            [arg(0)?, arg(1)?, arg(2)?, arg(3)?, arg(4)?],
+        )?),
     }
 }

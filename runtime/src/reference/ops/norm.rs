@@ -27,10 +27,7 @@ use crate::reference::{invalid, EvalError};
 
 /// The error for a dtype `op` has no kernel for.
 fn unsupported(op: &str, dtype: DType) -> EvalError {
-    EvalError::UnsupportedDType {
-        op: op.into(),
-        dtype,
-    }
+    EvalError::UnsupportedDType { op: op.into(), dtype }
 }
 
 /// The element count of `dims`, or an error when it overflows.
@@ -123,17 +120,9 @@ fn values_as<C: Float>(t: &Tensor, op: &str) -> Result<Vec<C>, EvalError> {
 }
 
 /// A per-channel parameter: `channels` values in the compute type.
-fn per_channel<C: Float>(
-    t: &Tensor,
-    channels: usize,
-    what: &str,
-    op: &str,
-) -> Result<Vec<C>, EvalError> {
+fn per_channel<C: Float>(t: &Tensor, channels: usize, what: &str, op: &str) -> Result<Vec<C>, EvalError> {
     if t.len() != channels {
-        invalid!(
-            "{op} {what} has {} elements for {channels} channels",
-            t.len()
-        );
+        invalid!("{op} {what} has {} elements for {channels} channels", t.len());
     }
     values_as(t, op)
 }
@@ -145,11 +134,7 @@ fn expand_to<C: Float>(t: &Tensor, target: &[usize], op: &str) -> Result<Vec<C>,
         dims = &dims[1..];
     }
     let lead = target.len().checked_sub(dims.len());
-    let fits = lead.is_some_and(|lead| {
-        dims.iter()
-            .zip(&target[lead..])
-            .all(|(&d, &g)| d == 1 || d == g)
-    });
+    let fits = lead.is_some_and(|lead| dims.iter().zip(&target[lead..]).all(|(&d, &g)| d == 1 || d == g));
     if !fits {
         invalid!(
             "{op} parameter of shape {:?} does not broadcast to {target:?}",
@@ -158,9 +143,7 @@ fn expand_to<C: Float>(t: &Tensor, target: &[usize], op: &str) -> Result<Vec<C>,
     }
     let values = values_as::<C>(t, op)?;
     let strides = broadcast_strides(dims, target);
-    Ok(StridedWalk::new(target, [&strides])
-        .map(|[i]| values[i])
-        .collect())
+    Ok(StridedWalk::new(target, [&strides]).map(|[i]| values[i]).collect())
 }
 
 /// The compute-type count `n` of a normalization.
@@ -200,11 +183,7 @@ pub(crate) fn batch_norm(
 }
 
 /// [`batch_norm`] for one element type; `params` are scale, bias, mean and variance.
-fn batch_norm_typed<E: FloatElem>(
-    n: &NormAttrs,
-    x: &Tensor,
-    params: [&Tensor; 4],
-) -> Result<Tensor, EvalError> {
+fn batch_norm_typed<E: FloatElem>(n: &NormAttrs, x: &Tensor, params: [&Tensor; 4]) -> Result<Tensor, EvalError> {
     let dims = x.dims();
     if dims.len() < 2 {
         invalid!("BatchNormalization needs rank 2 or more, got {dims:?}");
@@ -227,12 +206,7 @@ fn batch_norm_typed<E: FloatElem>(
 
 /// ONNX `InstanceNormalization`: per `(n, c)` over the spatial axes,
 /// `(d * inv) * scale[c] + bias[c]` (see the module docs).
-pub(crate) fn instance_norm(
-    n: &NormAttrs,
-    x: &Tensor,
-    scale: &Tensor,
-    bias: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn instance_norm(n: &NormAttrs, x: &Tensor, scale: &Tensor, bias: &Tensor) -> Result<Tensor, EvalError> {
     let dt = x.dtype();
     with_float!(dt, E => instance_norm_typed::<E>(n, x, scale, bias),
         _ => Err(unsupported("InstanceNormalization", dt)))
@@ -288,9 +262,7 @@ fn layer_norm_typed<E: FloatElem>(
     let lines = Lines::trailing(x.dims(), n.axis)?;
     let normalized = &x.dims()[n.axis..];
     let scale = expand_to::<E::C>(scale, normalized, op)?;
-    let bias = bias
-        .map(|b| expand_to::<E::C>(b, normalized, op))
-        .transpose()?;
+    let bias = bias.map(|b| expand_to::<E::C>(b, normalized, op)).transpose()?;
     let eps = E::C::from_f64(n.epsilon as f64);
     let mut means = vec![0f32; lines.count()];
     let mut invs = vec![0f32; lines.count()];
@@ -327,11 +299,7 @@ pub(crate) fn rms_norm(n: &NormAttrs, x: &Tensor, scale: &Tensor) -> Result<Tens
 }
 
 /// [`rms_norm`] for one element type.
-fn rms_norm_typed<E: FloatElem>(
-    n: &NormAttrs,
-    x: &Tensor,
-    scale: &Tensor,
-) -> Result<Tensor, EvalError> {
+fn rms_norm_typed<E: FloatElem>(n: &NormAttrs, x: &Tensor, scale: &Tensor) -> Result<Tensor, EvalError> {
     let lines = Lines::trailing(x.dims(), n.axis)?;
     let scale = expand_to::<E::C>(scale, &x.dims()[n.axis..], "RMSNormalization")?;
     let eps = E::C::from_f64(n.epsilon as f64);
@@ -464,20 +432,13 @@ mod tests {
     fn close(a: &[f32], b: &[f64]) {
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(b) {
-            assert!(
-                (*x as f64 - y).abs() <= 1e-6 * (1.0 + y.abs()),
-                "{a:?} vs {b:?}"
-            );
+            assert!((*x as f64 - y).abs() <= 1e-6 * (1.0 + y.abs()), "{a:?} vs {b:?}");
         }
     }
 
     /// Softmax attributes.
     fn sm(kind: SoftmaxKind, axis: usize, flatten: bool) -> SoftmaxAttrs {
-        SoftmaxAttrs {
-            kind,
-            axis,
-            flatten,
-        }
+        SoftmaxAttrs { kind, axis, flatten }
     }
 
     #[test]
@@ -492,11 +453,7 @@ mod tests {
         let ly = f(&softmax(&sm(SoftmaxKind::LogSoftmax, 1, false), &x).unwrap());
         close(&ly[..3], &[1. - 3. - s.ln(), 2. - 3. - s.ln(), -s.ln()]);
         // Along axis 0: columns.
-        let y = f(&softmax(
-            &sm(SoftmaxKind::Softmax, 0, false),
-            &t(&[2, 2], &[0., 5., 0., 5.]),
-        )
-        .unwrap());
+        let y = f(&softmax(&sm(SoftmaxKind::Softmax, 0, false), &t(&[2, 2], &[0., 5., 0., 5.])).unwrap());
         assert_eq!(y, vec![0.5, 0.5, 0.5, 0.5]);
     }
 
@@ -552,10 +509,7 @@ mod tests {
     #[test]
     fn batch_and_instance_norm() {
         let x = t(&[1, 2, 2], &[1., 3., 10., 20.]);
-        let n = NormAttrs {
-            axis: 1,
-            epsilon: 0.0,
-        };
+        let n = NormAttrs { axis: 1, epsilon: 0.0 };
         let y = batch_norm(
             &n,
             &x,
@@ -571,10 +525,7 @@ mod tests {
 
     #[test]
     fn rms_and_lp_norm() {
-        let n = NormAttrs {
-            axis: 1,
-            epsilon: 0.0,
-        };
+        let n = NormAttrs { axis: 1, epsilon: 0.0 };
         let y = rms_norm(&n, &t(&[1, 2], &[3., 4.]), &t(&[2], &[1., 2.])).unwrap();
         let rms = (12.5f64).sqrt();
         close(&f(&y), &[3. / rms, 8. / rms]);

@@ -161,7 +161,10 @@ pub(crate) fn quantize_linear(
     let (xs, ss) = (x.to_f64_vec(), scale.to_f64_vec());
     let zs = zp.map_or_else(|| vec![0.0; ss.len()], Tensor::to_f64_vec);
     let which = scale_indices(layout, x.dims());
-    let quotients = xs.iter().zip(&which).map(|(&v, &k)| div_in(div, round_to(div, v), round_to(div, ss[k])));
+    let quotients = xs
+        .iter()
+        .zip(&which)
+        .map(|(&v, &k)| div_in(div, round_to(div, v), round_to(div, ss[k])));
     let dims = x.dims().to_vec();
     if let Some((lo, hi)) = int_range(q.to) {
         let values: Vec<f64> = quotients
@@ -228,8 +231,20 @@ pub(crate) fn dynamic_quantize_linear(x: &Tensor) -> Result<Vec<Tensor>, EvalErr
         invalid!("dynamic_quantize_linear needs f32 data, got {}", x.dtype());
     }
     let xs = x.as_slice::<f32>()?;
-    let nan_max = |a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) };
-    let nan_min = |a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) };
+    let nan_max = |a: f32, b: f32| {
+        if a.is_nan() || b.is_nan() {
+            f32::NAN
+        } else {
+            a.max(b)
+        }
+    };
+    let nan_min = |a: f32, b: f32| {
+        if a.is_nan() || b.is_nan() {
+            f32::NAN
+        } else {
+            a.min(b)
+        }
+    };
     let hi = xs.iter().fold(0.0f32, |m, &v| nan_max(m, v));
     let lo = xs.iter().fold(0.0f32, |m, &v| nan_min(m, v));
     let scale = (if hi == lo { 1.0 } else { hi - lo }) / 255.0f32;
@@ -274,7 +289,11 @@ fn check_byte(t: &Tensor, zp: Option<&Tensor>, what: &str) -> Result<(), EvalErr
     }
     if let Some(z) = zp {
         if z.dtype() != t.dtype() {
-            invalid!("{what} zero point must be {} like its data, got {}", t.dtype(), z.dtype());
+            invalid!(
+                "{what} zero point must be {} like its data, got {}",
+                t.dtype(),
+                z.dtype()
+            );
         }
     }
     Ok(())
@@ -368,7 +387,9 @@ pub(crate) fn qlinear_matmul(operands: [Option<&Tensor>; 8]) -> Result<Tensor, E
     let sa = expand(&full, a_scale, true, "qlinear_matmul a_scale")?;
     let sb = expand(&full, b_scale, false, "qlinear_matmul b_scale")?;
     let sy = expand(&full, y_scale, false, "qlinear_matmul y_scale")?;
-    let mult: Vec<f64> = (0..sa.len()).map(|i| div_in(sd, mul_in(sd, sa[i], sb[i]), sy[i])).collect();
+    let mult: Vec<f64> = (0..sa.len())
+        .map(|i| div_in(sd, mul_in(sd, sa[i], sb[i]), sy[i]))
+        .collect();
     let zps = match yzp {
         Some(z) => expand(&full, z, false, "qlinear_matmul y_zero_point")?,
         None => vec![0.0; mult.len()],
@@ -397,7 +418,10 @@ fn int_conv(
     check_byte(w, wzp, what)?;
     let wd = w.dims();
     if x.dims().len() < 3 || wd.len() != x.dims().len() {
-        invalid!("{what} needs input and weight of equal rank 3 or more, got {:?} and {wd:?}", x.dims());
+        invalid!(
+            "{what} needs input and weight of equal rank 3 or more, got {:?} and {wd:?}",
+            x.dims()
+        );
     }
     let terms = wd[1..].iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     if terms.is_none_or(|t| t >= MAX_CONV_TERMS) {
@@ -414,7 +438,11 @@ fn int_conv(
     let per_channel: usize = wd[1..].iter().product();
     let wf: Vec<f64> = match wzp {
         Some(z) if z.len() != 1 && z.len() != wd[0] => {
-            invalid!("{what} w_zero_point must have 1 or {} elements, got dims {:?}", wd[0], z.dims())
+            invalid!(
+                "{what} w_zero_point must have 1 or {} elements, got dims {:?}",
+                wd[0],
+                z.dims()
+            )
         }
         Some(z) => {
             let zs = z.to_f64_vec();
@@ -427,7 +455,9 @@ fn int_conv(
         None => w.to_f64_vec(),
     };
     let bias = match bias {
-        Some(b) if b.dtype() != DType::I32 => invalid!("{what} bias must be i32, got {}", b.dtype()),
+        Some(b) if b.dtype() != DType::I32 => {
+            invalid!("{what} bias must be i32, got {}", b.dtype())
+        }
         Some(b) => Some(Tensor::from_vec(b.dims().to_vec(), b.to_f64_vec())?),
         None => None,
     };
@@ -471,14 +501,25 @@ pub(crate) fn qlinear_conv(c: &ConvAttrs, operands: [Option<&Tensor>; 9]) -> Res
     let channels = acc.dims()[1];
     let ws = w_scale.to_f64_vec();
     if ws.len() != 1 && ws.len() != channels {
-        invalid!("qlinear_conv w_scale must have 1 or {channels} elements, got {}", ws.len());
+        invalid!(
+            "qlinear_conv w_scale must have 1 or {channels} elements, got {}",
+            ws.len()
+        );
     }
     let (xs, ys) = (x_scale.to_f64_vec()[0], y_scale.to_f64_vec()[0]);
     let per_channel: Vec<f64> = (0..channels)
-        .map(|co| div_in(DType::F32, mul_in(DType::F32, xs, ws[if ws.len() == 1 { 0 } else { co }]), ys))
+        .map(|co| {
+            div_in(
+                DType::F32,
+                mul_in(DType::F32, xs, ws[if ws.len() == 1 { 0 } else { co }]),
+                ys,
+            )
+        })
         .collect();
     let spatial: usize = acc.dims()[2..].iter().product();
-    let mult: Vec<f64> = (0..acc.len()).map(|i| per_channel[(i / spatial.max(1)) % channels.max(1)]).collect();
+    let mult: Vec<f64> = (0..acc.len())
+        .map(|i| per_channel[(i / spatial.max(1)) % channels.max(1)])
+        .collect();
     let zp = yzp.map_or(0.0, |z| z.to_f64_vec()[0]);
     requantize(&acc, &mult, &vec![zp; mult.len()], dtype)
 }
@@ -492,7 +533,11 @@ pub(crate) fn bit_cast(b: &BitCastAttrs, x: &Tensor) -> Result<Tensor, EvalError
         return Ok(x.clone());
     }
     if from.bits() != to.bits() {
-        invalid!("bit_cast from {from} ({} bits) to {to} ({} bits)", from.bits(), to.bits());
+        invalid!(
+            "bit_cast from {from} ({} bits) to {to} ({} bits)",
+            from.bits(),
+            to.bits()
+        );
     }
     let dims = x.dims().to_vec();
     let bits = to.bits();
@@ -546,7 +591,13 @@ mod tests {
     fn quantize_per_tensor_rounds_half_even_and_saturates() {
         // x / 2 = [0, 1, 1.5, 500, -127, -500]; rint -> [0, 1, 2, 500, -127, -500]; +128.
         let x = f32s(&[6], &[0.0, 2.0, 3.0, 1000.0, -254.0, -1000.0]);
-        let y = quantize_linear(&qattrs(DType::U8), &x, &Tensor::scalar(2.0f32), Some(&Tensor::scalar(128u8))).unwrap();
+        let y = quantize_linear(
+            &qattrs(DType::U8),
+            &x,
+            &Tensor::scalar(2.0f32),
+            Some(&Tensor::scalar(128u8)),
+        )
+        .unwrap();
         assert_eq!(y.bytes(), &[128, 129, 130, 255, 1, 0]);
         // 2.5 -> 2 and 3.5 -> 4 (ties to even); no zero point means 0.
         let x = f32s(&[3], &[2.5, 3.5, -2.5]);
@@ -558,13 +609,19 @@ mod tests {
     fn quantize_per_axis_blocked_and_narrow() {
         // Per axis 0 with scales [2, 4] into i4 with zero points [1, -1].
         let x = f32s(&[2, 2], &[6.0, 40.0, 8.0, -100.0]);
-        let a = QuantizeAttrs { axis: 0, ..qattrs(DType::I4) };
+        let a = QuantizeAttrs {
+            axis: 0,
+            ..qattrs(DType::I4)
+        };
         let zp = bytes(DType::I4, &[2], &[1, 0xFF]);
         let y = quantize_linear(&a, &x, &f32s(&[2], &[2.0, 4.0]), Some(&zp)).unwrap();
         assert_eq!(y.to_i64_vec(), Some(vec![4, 7, 1, -8]));
         // Blocked along axis 1, block 2, three columns: scales [[1, 10], [2, 20]].
         let x = f32s(&[2, 3], &[1.0, 2.0, 30.0, 4.0, 6.0, 60.0]);
-        let a = QuantizeAttrs { block_size: 2, ..qattrs(DType::U8) };
+        let a = QuantizeAttrs {
+            block_size: 2,
+            ..qattrs(DType::U8)
+        };
         let y = quantize_linear(&a, &x, &f32s(&[2, 2], &[1.0, 10.0, 2.0, 20.0]), None).unwrap();
         assert_eq!(y.bytes(), &[1, 2, 3, 2, 3, 3]);
         // Float8: 1e6 / 2 saturates to 448; zero point 0 keeps -0.
@@ -572,7 +629,10 @@ mod tests {
         let zp = bytes(DType::F8E4M3FN, &[], &[0]);
         let y = quantize_linear(&qattrs(DType::F8E4M3FN), &x, &Tensor::scalar(2.0f32), Some(&zp)).unwrap();
         assert_eq!(y.bytes(), &[0x30, 0x7E, 0x80]);
-        let no_sat = QuantizeAttrs { saturate: false, ..qattrs(DType::F8E5M2) };
+        let no_sat = QuantizeAttrs {
+            saturate: false,
+            ..qattrs(DType::F8E5M2)
+        };
         let y = quantize_linear(&no_sat, &x, &Tensor::scalar(2.0f32), None).unwrap();
         assert_eq!(y.bytes(), &[0x38, 0x7C, 0x80]);
         // Mismatched zero point dtype.
@@ -591,26 +651,44 @@ mod tests {
         let x = Tensor::from_vec(vec![1], vec![-7i32]).unwrap();
         let y = quantize_linear(&qattrs(DType::I16), &x, &Tensor::scalar(2.0f32), None).unwrap();
         assert_eq!(y.to_i64_vec(), Some(vec![-4]));
-        assert_eq!((promote(DType::F16, DType::F32), promote(DType::I32, DType::F16)), (DType::F32, DType::F64));
+        assert_eq!(
+            (promote(DType::F16, DType::F32), promote(DType::I32, DType::F16)),
+            (DType::F32, DType::F64)
+        );
     }
 
     #[test]
     fn dequantize() {
         let x = bytes(DType::U8, &[4], &[0, 3, 128, 255]);
-        let d = DequantizeAttrs { axis: 1, block_size: 0, to: DType::F32 };
+        let d = DequantizeAttrs {
+            axis: 1,
+            block_size: 0,
+            to: DType::F32,
+        };
         let y = dequantize_linear(&d, &x, &Tensor::scalar(2.0f32), Some(&Tensor::scalar(128u8))).unwrap();
         assert_eq!(y.as_slice::<f32>().unwrap(), &[-256.0, -250.0, 0.0, 254.0]);
         // int4 per axis, to f16.
         let x = bytes(DType::I4, &[2, 2], &[0xF8, 7, 1, 0xFF]);
-        let d = DequantizeAttrs { axis: 0, block_size: 0, to: DType::F16 };
+        let d = DequantizeAttrs {
+            axis: 0,
+            block_size: 0,
+            to: DType::F16,
+        };
         let zp = bytes(DType::I4, &[2], &[0xFF, 1]);
         let y = dequantize_linear(&d, &x, &f32s(&[2], &[0.5, 3.0]), Some(&zp)).unwrap();
         assert_eq!(y.to_f64_vec(), vec![-3.5, 4.0, 0.0, -6.0]);
         // float8 with an e8m0 scale (2^1).
         let x = bytes(DType::F8E4M3FN, &[2], &[0x38, 0xFE]);
         let s = bytes(DType::F8E8M0, &[], &[128]);
-        let d = DequantizeAttrs { axis: 0, block_size: 0, to: DType::F32 };
-        assert_eq!(dequantize_linear(&d, &x, &s, None).unwrap().to_f64_vec(), vec![2.0, -896.0]);
+        let d = DequantizeAttrs {
+            axis: 0,
+            block_size: 0,
+            to: DType::F32,
+        };
+        assert_eq!(
+            dequantize_linear(&d, &x, &s, None).unwrap().to_f64_vec(),
+            vec![2.0, -896.0]
+        );
     }
 
     #[test]
@@ -645,10 +723,30 @@ mod tests {
         let s = |v: f32| Tensor::scalar(v);
         let (azp, bzp, yzp) = (Tensor::scalar(10u8), Tensor::scalar(1u8), Tensor::scalar(100u8));
         // (2 * 2 + 4 * 4) = 20; multiplier 0.5 * 0.25 / 0.125 = 1; 20 + 100 = 120.
-        let y = qlinear_matmul([Some(&a), Some(&s(0.5)), Some(&azp), Some(&b), Some(&s(0.25)), Some(&bzp), Some(&s(0.125)), Some(&yzp)]).unwrap();
+        let y = qlinear_matmul([
+            Some(&a),
+            Some(&s(0.5)),
+            Some(&azp),
+            Some(&b),
+            Some(&s(0.25)),
+            Some(&bzp),
+            Some(&s(0.125)),
+            Some(&yzp),
+        ])
+        .unwrap();
         assert_eq!(y.bytes(), &[120]);
         // y scale 8: 20 / 8 = 2.5 -> 2 (half to even).
-        let y = qlinear_matmul([Some(&a), Some(&s(0.5)), Some(&azp), Some(&b), Some(&s(0.25)), Some(&bzp), Some(&s(1.0)), Some(&yzp)]).unwrap();
+        let y = qlinear_matmul([
+            Some(&a),
+            Some(&s(0.5)),
+            Some(&azp),
+            Some(&b),
+            Some(&s(0.25)),
+            Some(&bzp),
+            Some(&s(1.0)),
+            Some(&yzp),
+        ])
+        .unwrap();
         assert_eq!(y.bytes(), &[102]);
     }
 
@@ -666,7 +764,10 @@ mod tests {
         let y = conv_integer(&c, &x, &w, Some(&Tensor::scalar(1u8)), None).unwrap();
         assert_eq!(y.as_slice::<i32>().unwrap(), &[12, 16, 24, 28]);
         // Padding counts as the zero point's value (zero after the shift).
-        let padded = ConvAttrs { padding: lightos_ir::Padding::Explicit(vec![1, 1, 1, 1]), ..c.clone() };
+        let padded = ConvAttrs {
+            padding: lightos_ir::Padding::Explicit(vec![1, 1, 1, 1]),
+            ..c.clone()
+        };
         let w2 = bytes(DType::U8, &[2, 1, 2, 2], &[1, 1, 1, 1, 1, 1, 1, 1]);
         let wzp = bytes(DType::U8, &[2], &[0, 1]);
         let y = conv_integer(&padded, &x, &w2, Some(&Tensor::scalar(1u8)), Some(&wzp)).unwrap();
@@ -677,7 +778,17 @@ mod tests {
         let s = |v: f32| Tensor::scalar(v);
         let y = qlinear_conv(
             &c,
-            [Some(&x), Some(&s(0.5)), Some(&Tensor::scalar(1u8)), Some(&w), Some(&s(2.0)), None, Some(&s(0.25)), Some(&Tensor::scalar(3u8)), Some(&Tensor::from_vec(vec![1], vec![1i32]).unwrap())],
+            [
+                Some(&x),
+                Some(&s(0.5)),
+                Some(&Tensor::scalar(1u8)),
+                Some(&w),
+                Some(&s(2.0)),
+                None,
+                Some(&s(0.25)),
+                Some(&Tensor::scalar(3u8)),
+                Some(&Tensor::from_vec(vec![1], vec![1i32]).unwrap()),
+            ],
         )
         .unwrap();
         assert_eq!(y.bytes(), &[55, 71, 103, 119]);

@@ -28,9 +28,7 @@
 
 use std::f64::consts::TAU;
 
-use lightos_ir::{
-    BernoulliAttrs, DType, MultinomialAttrs, RandomAttrs, RandomDist, RandomLikeAttrs, Tensor,
-};
+use lightos_ir::{BernoulliAttrs, DType, MultinomialAttrs, RandomAttrs, RandomDist, RandomLikeAttrs, Tensor};
 
 use super::elementwise::cast;
 use super::scalar::Float;
@@ -100,21 +98,13 @@ fn finish(dtype: DType, dims: Vec<usize>, values: Vec<f64>) -> Result<Tensor, Ev
 /// `RandomUniform` / `RandomNormal`.
 pub(crate) fn random(a: &RandomAttrs) -> Result<Tensor, EvalError> {
     let n = count(&a.shape)?;
-    finish(
-        a.dtype,
-        a.shape.clone(),
-        sample(&a.dist, &Stream::new(a.seed), n),
-    )
+    finish(a.dtype, a.shape.clone(), sample(&a.dist, &Stream::new(a.seed), n))
 }
 
 /// `RandomUniformLike` / `RandomNormalLike`.
 pub(crate) fn random_like(a: &RandomLikeAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
     let dtype = a.dtype.unwrap_or(x.dtype());
-    finish(
-        dtype,
-        x.dims().to_vec(),
-        sample(&a.dist, &Stream::new(a.seed), x.len()),
-    )
+    finish(dtype, x.dims().to_vec(), sample(&a.dist, &Stream::new(a.seed), x.len()))
 }
 
 /// `Bernoulli`: 1 where `u_i < p_i`.
@@ -127,13 +117,7 @@ pub(crate) fn bernoulli(a: &BernoulliAttrs, p: &Tensor) -> Result<Tensor, EvalEr
         .to_f64_vec()
         .into_iter()
         .enumerate()
-        .map(|(i, p)| {
-            if stream.uniform(i as u64) < p {
-                1.0
-            } else {
-                0.0
-            }
-        })
+        .map(|(i, p)| if stream.uniform(i as u64) < p { 1.0 } else { 0.0 })
         .collect();
     cast(
         &Tensor::from_vec(p.dims().to_vec(), values)?,
@@ -144,10 +128,7 @@ pub(crate) fn bernoulli(a: &BernoulliAttrs, p: &Tensor) -> Result<Tensor, EvalEr
 /// `Multinomial`: `sample_size` class indices per row.
 pub(crate) fn multinomial(a: &MultinomialAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
     let &[batch, classes] = x.dims() else {
-        invalid!(
-            "multinomial input must be [batch, classes], got {:?}",
-            x.dims()
-        );
+        invalid!("multinomial input must be [batch, classes], got {:?}", x.dims());
     };
     if !x.dtype().is_float() {
         invalid!("multinomial input must be floats, got {}", x.dtype());
@@ -173,10 +154,7 @@ pub(crate) fn multinomial(a: &MultinomialAttrs, x: &Tensor) -> Result<Tensor, Ev
         }
         for j in 0..a.sample_size {
             let target = stream.uniform((b * a.sample_size + j) as u64) * c;
-            let k = cum
-                .iter()
-                .position(|&ck| target < ck)
-                .unwrap_or(classes - 1);
+            let k = cum.iter().position(|&ck| target < ck).unwrap_or(classes - 1);
             out.push(k as i64);
         }
     }
@@ -209,27 +187,17 @@ mod tests {
     #[test]
     fn distributions() {
         let a = RandomAttrs {
-            dist: RandomDist::Uniform {
-                low: 2.0,
-                high: 3.0,
-            },
+            dist: RandomDist::Uniform { low: 2.0, high: 3.0 },
             dtype: DType::F32,
             shape: vec![4, 5],
             seed: Some(3.0),
         };
         let t = random(&a).unwrap();
         assert_eq!(t.dims(), &[4, 5]);
-        assert!(t
-            .as_slice::<f32>()
-            .unwrap()
-            .iter()
-            .all(|&v| (2.0..=3.0).contains(&v)));
+        assert!(t.as_slice::<f32>().unwrap().iter().all(|&v| (2.0..=3.0).contains(&v)));
         assert_eq!(random(&a).unwrap(), t);
         let n = RandomLikeAttrs {
-            dist: RandomDist::Normal {
-                mean: 10.0,
-                scale: 0.0,
-            },
+            dist: RandomDist::Normal { mean: 10.0, scale: 0.0 },
             dtype: Some(DType::F64),
             seed: None,
         };
@@ -245,11 +213,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.as_slice::<f32>().unwrap(), &[0.0, 1.0, 1.0]);
-        let logits = Tensor::from_vec(
-            vec![2, 3],
-            vec![0.0f32, -1000.0, -1000.0, -1000.0, -1000.0, 0.0],
-        )
-        .unwrap();
+        let logits = Tensor::from_vec(vec![2, 3], vec![0.0f32, -1000.0, -1000.0, -1000.0, -1000.0, 0.0]).unwrap();
         let m = MultinomialAttrs {
             sample_size: 4,
             dtype: DType::I32,

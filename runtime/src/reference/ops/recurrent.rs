@@ -27,9 +27,7 @@
 //! the length, and `Y_h` / `Y_c` hold the state after the row's last step (the initial
 //! state when the length is 0).
 
-use lightos_ir::{
-    Op, RnnActivation, RnnActivationKind, RnnAttrs, RnnCell, RnnDirection, Tensor, UnaryOp,
-};
+use lightos_ir::{Op, RnnActivation, RnnActivationKind, RnnAttrs, RnnCell, RnnDirection, Tensor, UnaryOp};
 
 use super::elementwise::float_unary;
 use super::scalar::{elems, make, with_float, Float, FloatElem};
@@ -220,9 +218,7 @@ fn step<C: Float>(cell: RnnCell, s: &Sizes, wt: &Weights<C>, x: &[C], h: &mut [C
                 .collect();
             h.copy_from_slice(&new);
         }
-        RnnCell::Gru {
-            linear_before_reset,
-        } => {
+        RnnCell::Gru { linear_before_reset } => {
             let z: Vec<C> = (0..hs)
                 .map(|j| wt.act(0, wt.biases(wt.products(s, x, h, j), j)))
                 .collect();
@@ -348,10 +344,7 @@ fn run<F: FloatElem>(
     let lens: Vec<usize> = match lens {
         None => vec![seq; batch],
         Some(t) => {
-            let Some(v) = t
-                .to_i64_vec()
-                .filter(|v| v.len() == batch && t.dims().len() == 1)
-            else {
+            let Some(v) = t.to_i64_vec().filter(|v| v.len() == batch && t.dims().len() == 1) else {
                 invalid!(
                     "{name} sequence_lens must be {batch} integers, got {:?} {}",
                     t.dims(),
@@ -426,12 +419,7 @@ fn run<F: FloatElem>(
 mod tests {
     use super::*;
 
-    fn attrs(
-        cell: RnnCell,
-        direction: RnnDirection,
-        hidden: usize,
-        kinds: &[RnnActivationKind],
-    ) -> RnnAttrs {
+    fn attrs(cell: RnnCell, direction: RnnDirection, hidden: usize, kinds: &[RnnActivationKind]) -> RnnAttrs {
         let per = cell.activation_count();
         let activations = (0..direction.count())
             .flat_map(|_| kinds[..per].iter().map(|&k| RnnActivation::new(k)))
@@ -457,12 +445,7 @@ mod tests {
     #[test]
     fn simple_rnn_affine_by_hand() {
         // Affine(alpha 1, beta 0) is the identity: H_t = x_t * w + H_{t-1} * r + wb + rb.
-        let a = attrs(
-            RnnCell::Simple,
-            RnnDirection::Forward,
-            1,
-            &[RnnActivationKind::Affine],
-        );
+        let a = attrs(RnnCell::Simple, RnnDirection::Forward, 1, &[RnnActivationKind::Affine]);
         let x = t(&[3, 1, 1], &[1.0, 2.0, 3.0]);
         let w = t(&[1, 1, 1], &[2.0]);
         let r = t(&[1, 1, 1], &[0.5]);
@@ -473,12 +456,7 @@ mod tests {
         assert_eq!(out[0].dims(), &[3, 1, 1, 1]);
         assert_eq!(f32s(&out[1]), vec![10.6875]);
         // Reverse: steps 3, 2, 1.
-        let rev = attrs(
-            RnnCell::Simple,
-            RnnDirection::Reverse,
-            1,
-            &[RnnActivationKind::Affine],
-        );
+        let rev = attrs(RnnCell::Simple, RnnDirection::Reverse, 1, &[RnnActivationKind::Affine]);
         let out = rnn(&rev, &[Some(&x), Some(&w), Some(&r), Some(&b)]).unwrap();
         // H(t=2) = 6 + 0 + 1.25 = 7.25; H(t=1) = 4 + 3.625 + 1.25 = 8.875; H(t=0) = 2 + 4.4375 + 1.25.
         assert_eq!(f32s(&out[0]), vec![7.6875, 8.875, 7.25]);
@@ -487,12 +465,7 @@ mod tests {
 
     #[test]
     fn sequence_lens_and_clip() {
-        let mut a = attrs(
-            RnnCell::Simple,
-            RnnDirection::Forward,
-            1,
-            &[RnnActivationKind::Affine],
-        );
+        let mut a = attrs(RnnCell::Simple, RnnDirection::Forward, 1, &[RnnActivationKind::Affine]);
         a.clip = Some(5.0);
         let x = t(&[3, 2, 1], &[1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
         let w = t(&[1, 1, 1], &[2.0]);
@@ -540,9 +513,7 @@ mod tests {
     fn lstm_by_hand() {
         use RnnActivationKind::Affine;
         let a = attrs(
-            RnnCell::Lstm {
-                input_forget: false,
-            },
+            RnnCell::Lstm { input_forget: false },
             RnnDirection::Forward,
             1,
             &[Affine, Affine, Affine],
@@ -552,20 +523,7 @@ mod tests {
         let w = t(&[1, 4, 1], &[1.0; 4]);
         let r = t(&[1, 4, 1], &[0.0; 4]);
         let p = t(&[1, 3], &[0.0, 1.0, 0.0]);
-        let out = rnn(
-            &a,
-            &[
-                Some(&x),
-                Some(&w),
-                Some(&r),
-                None,
-                None,
-                None,
-                None,
-                Some(&p),
-            ],
-        )
-        .unwrap();
+        let out = rnn(&a, &[Some(&x), Some(&w), Some(&r), None, None, None, None, Some(&p)]).unwrap();
         // t0: C = .5 * 0 + .5 * .5 = .25; o = .5 + 1 * .25 = .75; H = .75 * .25.
         // t1: C = 2 * .25 + 2 * 2 = 4.5; o = 2 + 4.5 = 6.5; H = 6.5 * 4.5.
         assert_eq!(f32s(&out[0]), vec![0.1875, 29.25]);

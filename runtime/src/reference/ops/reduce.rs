@@ -9,9 +9,7 @@ use std::cmp::Ordering;
 
 use lightos_ir::infer::{normalize_axis, reduce_axes};
 use lightos_ir::shape::{num_elements, strides};
-use lightos_ir::{
-    ArgReduceAttrs, CumSumAttrs, DType, Element, ReduceAttrs, ReduceKind, Tensor, TopKAttrs,
-};
+use lightos_ir::{ArgReduceAttrs, CumSumAttrs, DType, Element, ReduceAttrs, ReduceKind, Tensor, TopKAttrs};
 
 use super::index::StridedWalk;
 use super::scalar::{elems, make, with_any, with_float, with_int, Float, FloatElem};
@@ -64,8 +62,7 @@ int_impl!(
 
 /// Orders values with NaN above everything (NaNs equal among themselves), as NumPy sorts.
 pub(super) fn nan_last_cmp<T: PartialOrd>(a: &T, b: &T) -> Ordering {
-    a.partial_cmp(b)
-        .unwrap_or_else(|| is_nan(a).cmp(&is_nan(b)))
+    a.partial_cmp(b).unwrap_or_else(|| is_nan(a).cmp(&is_nan(b)))
 }
 
 /// Whether a value is unordered with itself (a float NaN).
@@ -145,11 +142,7 @@ impl Plan {
 }
 
 /// The output dims and plan of reducing `axes` of `x`; `None` plan when the output is empty.
-fn plan(
-    x: &Tensor,
-    axes: &[usize],
-    keepdims: bool,
-) -> Result<(Vec<usize>, Option<Plan>), EvalError> {
+fn plan(x: &Tensor, axes: &[usize], keepdims: bool) -> Result<(Vec<usize>, Option<Plan>), EvalError> {
     let out = reduced_dims(x.dims(), axes, keepdims);
     let n = num_elements(&out).map_err(lightos_ir::TensorError::from)?;
     let plan = (n > 0).then(|| Plan::new(x.dims(), axes, n));
@@ -157,11 +150,7 @@ fn plan(
 }
 
 /// `Reduce*`: reduces the axes given by the operand (or all, or none, by ONNX's rules).
-pub(crate) fn reduce(
-    r: &ReduceAttrs,
-    x: &Tensor,
-    axes: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn reduce(r: &ReduceAttrs, x: &Tensor, axes: Option<&Tensor>) -> Result<Tensor, EvalError> {
     let given = match axes {
         Some(a) => match a.to_i64_vec() {
             Some(v) => Some(v),
@@ -309,7 +298,10 @@ fn reduce_bool(
 pub(crate) fn arg_reduce(a: &ArgReduceAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
     if x.dtype().is_narrow_float() {
         // Their byte codes do not order like their values.
-        return Err(EvalError::UnsupportedDType { op: if a.max { "arg_max" } else { "arg_min" }.into(), dtype: x.dtype() });
+        return Err(EvalError::UnsupportedDType {
+            op: if a.max { "arg_max" } else { "arg_min" }.into(),
+            dtype: x.dtype(),
+        });
     }
     let rank = x.dims().len();
     if rank == 0 {
@@ -442,15 +434,14 @@ fn scan<T: Copy, A: Copy>(
 pub(crate) fn top_k(t: &TopKAttrs, x: &Tensor, k: &Tensor) -> Result<(Tensor, Tensor), EvalError> {
     if x.dtype().is_narrow_float() {
         // Their byte codes do not order like their values.
-        return Err(EvalError::UnsupportedDType { op: "top_k".into(), dtype: x.dtype() });
+        return Err(EvalError::UnsupportedDType {
+            op: "top_k".into(),
+            dtype: x.dtype(),
+        });
     }
     let dims = x.dims();
     if t.axis >= dims.len() {
-        invalid!(
-            "top_k axis {} is out of range for rank {}",
-            t.axis,
-            dims.len()
-        );
+        invalid!("top_k axis {} is out of range for rank {}", t.axis, dims.len());
     }
     let k = one_int(k, "top_k k")?;
     let n = dims[t.axis];
@@ -599,12 +590,7 @@ mod tests {
     #[test]
     fn reduce_ints_wrap() {
         let x = Tensor::from_vec(vec![3], vec![100i8, 100, -7]).unwrap();
-        let run = |k| {
-            reduce(&attrs(k, false), &x, None)
-                .unwrap()
-                .as_slice::<i8>()
-                .unwrap()[0]
-        };
+        let run = |k| reduce(&attrs(k, false), &x, None).unwrap().as_slice::<i8>().unwrap()[0];
         assert_eq!(run(ReduceKind::Sum), (193i32 as i8));
         assert_eq!(run(ReduceKind::Max), 100);
         assert_eq!(run(ReduceKind::Min), -7);
@@ -646,11 +632,7 @@ mod tests {
             keepdims: true,
             ..am(false, false)
         };
-        let r = arg_reduce(
-            &keep,
-            &Tensor::from_vec(vec![2, 2], vec![5i32, 1, 2, 9]).unwrap(),
-        )
-        .unwrap();
+        let r = arg_reduce(&keep, &Tensor::from_vec(vec![2, 2], vec![5i32, 1, 2, 9]).unwrap()).unwrap();
         assert_eq!(r.dims(), &[1, 2]);
         assert_eq!(get(r), vec![1, 0]);
     }
@@ -659,9 +641,7 @@ mod tests {
     fn cum_sums() {
         let x = x23();
         let ax = Tensor::scalar(1i64);
-        let run = |exclusive, reverse| {
-            f32s(&cum_sum(&CumSumAttrs { exclusive, reverse }, &x, &ax).unwrap())
-        };
+        let run = |exclusive, reverse| f32s(&cum_sum(&CumSumAttrs { exclusive, reverse }, &x, &ax).unwrap());
         assert_eq!(run(false, false), vec![1.0, 3.0, 6.0, 4.0, 9.0, 15.0]);
         assert_eq!(run(true, false), vec![0.0, 1.0, 3.0, 0.0, 4.0, 9.0]);
         assert_eq!(run(false, true), vec![6.0, 5.0, 3.0, 15.0, 11.0, 6.0]);
@@ -690,17 +670,21 @@ mod tests {
         assert_eq!(run(false, true), vec![6.0, 6.0, 3.0, 120.0, 30.0, 6.0]);
         assert_eq!(run(true, true), vec![6.0, 3.0, 1.0, 30.0, 6.0, 1.0]);
         let xi = Tensor::from_vec(vec![2], vec![i8::MAX, 2]).unwrap();
-        let c = cum_prod(&CumSumAttrs { exclusive: false, reverse: false }, &xi, &axes(&[0])).unwrap();
+        let c = cum_prod(
+            &CumSumAttrs {
+                exclusive: false,
+                reverse: false,
+            },
+            &xi,
+            &axes(&[0]),
+        )
+        .unwrap();
         assert_eq!(c.as_slice::<i8>().unwrap(), &[127, -2]);
     }
 
     #[test]
     fn top_k_values_and_ties() {
-        let x = Tensor::from_vec(
-            vec![2, 4],
-            vec![1.0f32, 3.0, 3.0, 2.0, f32::NAN, 0.0, 5.0, -1.0],
-        )
-        .unwrap();
+        let x = Tensor::from_vec(vec![2, 4], vec![1.0f32, 3.0, 3.0, 2.0, f32::NAN, 0.0, 5.0, -1.0]).unwrap();
         let k = axes(&[2]);
         let attrs = |largest| TopKAttrs {
             axis: 1,

@@ -157,11 +157,7 @@ fn normalize(taps: &mut [(f64, f64)]) {
 
 /// The weighted taps of source coordinate `x` for linear or cubic mode.
 fn weighted_taps(r: &ResizeAttrs, x: f64, s: &AxisSpec) -> Result<Vec<(usize, f64)>, EvalError> {
-    let support = if r.mode == ResizeMode::Cubic {
-        2.0
-    } else {
-        1.0
-    };
+    let support = if r.mode == ResizeMode::Cubic { 2.0 } else { 1.0 };
     let a = r.cubic_coeff_a as f64;
     let kernel = |t: f64| {
         if r.mode == ResizeMode::Cubic {
@@ -225,10 +221,7 @@ fn plan_axis(r: &ResizeAttrs, s: &AxisSpec) -> Result<Vec<Sample>, EvalError> {
             }
             Ok(Sample::Taps(match r.mode {
                 ResizeMode::Nearest => {
-                    vec![(
-                        nearest_position(r.nearest, x, s.scale).clamp(0.0, last) as usize,
-                        1.0,
-                    )]
+                    vec![(nearest_position(r.nearest, x, s.scale).clamp(0.0, last) as usize, 1.0)]
                 }
                 ResizeMode::Linear | ResizeMode::Cubic => weighted_taps(r, x, s)?,
             }))
@@ -354,12 +347,7 @@ fn run_plans<T: Copy>(
     let outside: Vec<(usize, Vec<bool>)> = plans
         .iter()
         .filter(|p| p.samples.contains(&Sample::Outside))
-        .map(|p| {
-            (
-                p.axis,
-                p.samples.iter().map(|s| *s == Sample::Outside).collect(),
-            )
-        })
+        .map(|p| (p.axis, p.samples.iter().map(|s| *s == Sample::Outside).collect()))
         .collect();
     for (axis, mask) in &outside {
         let (outer, len, inner) = split_at(&dims, *axis);
@@ -376,28 +364,16 @@ fn run_plans<T: Copy>(
 }
 
 /// Nearest resampling: copies elements of any dtype.
-fn nearest_typed<T: Element>(
-    dt: DType,
-    x: &Tensor,
-    plans: &[AxisPlan],
-    e: f64,
-) -> Result<Tensor, EvalError> {
+fn nearest_typed<T: Element>(dt: DType, x: &Tensor, plans: &[AxisPlan], e: f64) -> Result<Tensor, EvalError> {
     let fill = super::elementwise::cast(&Tensor::scalar(e), dt)?;
-    let fill = elems::<T>(&fill)?
-        .first()
-        .copied()
-        .unwrap_or_else(T::zeroed);
+    let fill = elems::<T>(&fill)?.first().copied().unwrap_or_else(T::zeroed);
     let data = elems::<T>(x)?.to_vec();
     let (data, dims) = run_plans(data, x.dims(), plans, fill, |taps, read| read(taps[0].0))?;
     make(dt, dims, data)
 }
 
 /// Linear and cubic resampling in the compute type.
-fn weighted_typed<E: FloatElem>(
-    x: &Tensor,
-    plans: &[AxisPlan],
-    e: f64,
-) -> Result<Tensor, EvalError> {
+fn weighted_typed<E: FloatElem>(x: &Tensor, plans: &[AxisPlan], e: f64) -> Result<Tensor, EvalError> {
     let data: Vec<E::C> = elems::<E>(x)?.iter().map(|v| v.widen()).collect();
     let fill = E::C::from_f64(e);
     let (data, dims) = run_plans(data, x.dims(), plans, fill, |taps, read| {
@@ -407,10 +383,7 @@ fn weighted_typed<E: FloatElem>(
         }
         acc
     })?;
-    Ok(Tensor::from_vec(
-        dims,
-        data.into_iter().map(E::narrow).collect(),
-    )?)
+    Ok(Tensor::from_vec(dims, data.into_iter().map(E::narrow).collect())?)
 }
 
 #[cfg(test)]
@@ -443,6 +416,7 @@ mod tests {
         }
     }
 
+    /// A rank-1 `f32` scales operand.
     fn scales(v: &[f32]) -> Tensor {
         t(&[v.len()], v)
     }
@@ -471,14 +445,8 @@ mod tests {
             roi: (0.0, 1.0),
         };
         assert_eq!(source_coord(CoordTransform::HalfPixel, 1, &s), 0.25);
-        assert_eq!(
-            nearest_position(NearestMode::RoundPreferFloor, 2.5, 2.0),
-            2.0
-        );
-        assert_eq!(
-            nearest_position(NearestMode::RoundPreferCeil, 2.5, 2.0),
-            3.0
-        );
+        assert_eq!(nearest_position(NearestMode::RoundPreferFloor, 2.5, 2.0), 2.0);
+        assert_eq!(nearest_position(NearestMode::RoundPreferCeil, 2.5, 2.0), 3.0);
         assert_eq!(nearest_position(NearestMode::Floor, 2.7, 2.0), 2.0);
         assert_eq!(nearest_position(NearestMode::Ceil, 2.2, 2.0), 3.0);
         assert_eq!(nearest_position(NearestMode::Ceil, 2.0, 2.0), 2.0);

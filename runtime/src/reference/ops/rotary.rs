@@ -23,7 +23,11 @@ pub(crate) fn rotary(
 ) -> Result<Tensor, EvalError> {
     let dt = x.dtype();
     if cos.dtype() != dt || sin.dtype() != dt {
-        invalid!("RotaryEmbedding caches must be {dt}, got {} and {}", cos.dtype(), sin.dtype());
+        invalid!(
+            "RotaryEmbedding caches must be {dt}, got {} and {}",
+            cos.dtype(),
+            sin.dtype()
+        );
     }
     with_float!(dt, E => rotary_typed::<E>(r, x, cos, sin, position_ids),
         _ => Err(EvalError::UnsupportedDType { op: "RotaryEmbedding".into(), dtype: dt }))
@@ -49,22 +53,32 @@ fn rotary_typed<E: FloatElem>(
         _ => invalid!("RotaryEmbedding input must be rank 3 or 4, got {:?}", x.dims()),
     };
     let rot = r.rotary_dim.filter(|&v| v > 0).unwrap_or(d);
-    if rot % 2 != 0 || rot > d {
+    if !rot.is_multiple_of(2) || rot > d {
         invalid!("RotaryEmbedding dim {rot} must be even and at most the head size {d}");
     }
     let half = rot / 2;
     if cos.dims() != sin.dims() || cos.dims().last() != Some(&half) {
-        invalid!("RotaryEmbedding caches {:?} and {:?} must end in {half}", cos.dims(), sin.dims());
+        invalid!(
+            "RotaryEmbedding caches {:?} and {:?} must end in {half}",
+            cos.dims(),
+            sin.dims()
+        );
     }
     // The cache row of each (batch, position).
     let rows: Vec<usize> = match position_ids {
         Some(p) => {
             let Some(ids) = p.to_i64_vec().filter(|v| p.dims() == [b, s] && v.len() == b * s) else {
-                invalid!("RotaryEmbedding position_ids must be integers of shape [{b}, {s}], got {:?}", p.dims());
+                invalid!(
+                    "RotaryEmbedding position_ids must be integers of shape [{b}, {s}], got {:?}",
+                    p.dims()
+                );
             };
             let max = match *cos.dims() {
                 [m, _] => m,
-                _ => invalid!("RotaryEmbedding caches must be rank 2 with position_ids, got {:?}", cos.dims()),
+                _ => invalid!(
+                    "RotaryEmbedding caches must be rank 2 with position_ids, got {:?}",
+                    cos.dims()
+                ),
             };
             ids.iter()
                 .map(|&i| usize::try_from(i).ok().filter(|&i| i < max))
@@ -73,7 +87,10 @@ fn rotary_typed<E: FloatElem>(
         }
         None => {
             if cos.dims() != [b, s, half] {
-                invalid!("RotaryEmbedding caches must be [{b}, {s}, {half}] without position_ids, got {:?}", cos.dims());
+                invalid!(
+                    "RotaryEmbedding caches must be [{b}, {s}, {half}] without position_ids, got {:?}",
+                    cos.dims()
+                );
             }
             (0..b * s).collect()
         }
@@ -92,7 +109,11 @@ fn rotary_typed<E: FloatElem>(
             let row = rows[bi * s + si] * half;
             for hi in 0..h {
                 for i in 0..half {
-                    let (j1, j2) = if r.interleaved { (2 * i, 2 * i + 1) } else { (i, i + half) };
+                    let (j1, j2) = if r.interleaved {
+                        (2 * i, 2 * i + 1)
+                    } else {
+                        (i, i + half)
+                    };
                     let (x1, x2) = (xv[at(bi, si, hi, j1)].widen(), xv[at(bi, si, hi, j2)].widen());
                     let (c, sn) = (cv[row + i].widen(), sv[row + i].widen());
                     out[at(bi, si, hi, j1)] = E::narrow(c * x1 - sn * x2);
@@ -119,7 +140,11 @@ mod tests {
         // 90 degrees, pair 1 stays.
         let x = t(&[1, 1, 1, 4], &[1., 2., 3., 4.]);
         let (cos, sin) = (t(&[1, 1, 2], &[0., 1.]), t(&[1, 1, 2], &[1., 0.]));
-        let attrs = |interleaved| RotaryAttrs { interleaved, rotary_dim: None, num_heads: None };
+        let attrs = |interleaved| RotaryAttrs {
+            interleaved,
+            rotary_dim: None,
+            num_heads: None,
+        };
         // Halves: pairs (x0, x2) and (x1, x3).
         let y = rotary(&attrs(false), &x, &cos, &sin, None).unwrap();
         assert_eq!(y.as_slice::<f32>().unwrap(), &[-3., 2., 1., 4.]);

@@ -27,9 +27,7 @@
 //!   `acc = acc + w * s`; then `y = acc + bias`.
 
 use lightos_ir::infer::conv_geometry;
-use lightos_ir::op::{
-    DeformConvAttrs, GridMode, GridPadding, GridSampleAttrs, Padding, RoiAlignAttrs,
-};
+use lightos_ir::op::{DeformConvAttrs, GridMode, GridPadding, GridSampleAttrs, Padding, RoiAlignAttrs};
 use lightos_ir::{DType, Tensor};
 
 use super::scalar::{elems, with_float, Float, FloatElem};
@@ -38,10 +36,7 @@ use crate::reference::{invalid, EvalError};
 
 /// The error for a dtype `op` has no kernel for.
 fn unsupported(op: &str, dtype: DType) -> EvalError {
-    EvalError::UnsupportedDType {
-        op: op.into(),
-        dtype,
-    }
+    EvalError::UnsupportedDType { op: op.into(), dtype }
 }
 
 /// The element count of `dims`, or an error when it overflows.
@@ -141,27 +136,16 @@ impl<C: Float> GridAxis<C> {
 }
 
 /// ONNX `GridSample` over any number of spatial axes. See the module docs.
-pub(crate) fn grid_sample(
-    g: &GridSampleAttrs,
-    x: &Tensor,
-    grid: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn grid_sample(g: &GridSampleAttrs, x: &Tensor, grid: &Tensor) -> Result<Tensor, EvalError> {
     if grid.dtype() != x.dtype() && !grid.dtype().is_float() {
-        invalid!(
-            "GridSample grid must be a float tensor, got {}",
-            grid.dtype()
-        );
+        invalid!("GridSample grid must be a float tensor, got {}", grid.dtype());
     }
     let dt = x.dtype();
     with_float!(dt, E => grid_sample_typed::<E>(g, x, grid), _ => Err(unsupported("GridSample", dt)))
 }
 
 /// [`grid_sample`] for one element type.
-fn grid_sample_typed<E: FloatElem>(
-    g: &GridSampleAttrs,
-    x: &Tensor,
-    grid: &Tensor,
-) -> Result<Tensor, EvalError> {
+fn grid_sample_typed<E: FloatElem>(g: &GridSampleAttrs, x: &Tensor, grid: &Tensor) -> Result<Tensor, EvalError> {
     let (xd, gd) = (x.dims(), grid.dims());
     let rank = xd.len();
     if rank < 3 || gd.len() != rank || gd[0] != xd[0] || gd[rank - 1] != rank - 2 {
@@ -241,9 +225,7 @@ fn grid_sample_typed<E: FloatElem>(
                 let t = p - base;
                 taps[a].clear();
                 match g.mode {
-                    GridMode::Nearest => {
-                        taps[a].push((ax.at(p.to_f64() as i64, strides[a], g.padding), E::C::ONE))
-                    }
+                    GridMode::Nearest => taps[a].push((ax.at(p.to_f64() as i64, strides[a], g.padding), E::C::ONE)),
                     GridMode::Linear => {
                         taps[a].push((ax.at(i0, strides[a], g.padding), E::C::ONE - t));
                         taps[a].push((ax.at(i0.saturating_add(1), strides[a], g.padding), t));
@@ -284,21 +266,13 @@ fn nested_read<E: FloatElem>(xv: &[E], base: usize, taps: &[AxisTaps<E::C>]) -> 
 
 /// ONNX `AffineGrid`: `[N, D?, H, W, n]` sampling coordinates from `theta` `[N, n, n + 1]`
 /// and `size` `[N, C, D?, H, W]`. See the module docs.
-pub(crate) fn affine_grid(
-    align_corners: bool,
-    theta: &Tensor,
-    size: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn affine_grid(align_corners: bool, theta: &Tensor, size: &Tensor) -> Result<Tensor, EvalError> {
     let dt = theta.dtype();
     with_float!(dt, E => affine_grid_typed::<E>(align_corners, theta, size), _ => Err(unsupported("AffineGrid", dt)))
 }
 
 /// [`affine_grid`] for one element type.
-fn affine_grid_typed<E: FloatElem>(
-    align_corners: bool,
-    theta: &Tensor,
-    size: &Tensor,
-) -> Result<Tensor, EvalError> {
+fn affine_grid_typed<E: FloatElem>(align_corners: bool, theta: &Tensor, size: &Tensor) -> Result<Tensor, EvalError> {
     let sizes = match size.to_i64_vec() {
         Some(v) if (v.len() == 4 || v.len() == 5) && v.iter().all(|&d| d >= 0) => {
             v.into_iter().map(|d| d as usize).collect::<Vec<_>>()
@@ -381,12 +355,7 @@ struct RoiSample<C> {
 }
 
 /// ONNX `RoiAlign` over `[N, C, H, W]` inputs. See the module docs.
-pub(crate) fn roi_align(
-    r: &RoiAlignAttrs,
-    x: &Tensor,
-    rois: &Tensor,
-    batch: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn roi_align(r: &RoiAlignAttrs, x: &Tensor, rois: &Tensor, batch: &Tensor) -> Result<Tensor, EvalError> {
     if rois.dtype() != x.dtype() {
         invalid!("RoiAlign rois must be {}, got {}", x.dtype(), rois.dtype());
     }
@@ -403,10 +372,7 @@ fn roi_align_typed<E: FloatElem>(
 ) -> Result<Tensor, EvalError> {
     let xd = x.dims();
     let Some(indices) = batch.to_i64_vec() else {
-        invalid!(
-            "RoiAlign batch_indices must be integers, got {}",
-            batch.dtype()
-        );
+        invalid!("RoiAlign batch_indices must be integers, got {}", batch.dtype());
     };
     let nrois = indices.len();
     if xd.len() != 4 || rois.dims() != [nrois, 4] {
@@ -477,16 +443,14 @@ fn roi_align_typed<E: FloatElem>(
                 for iy in 0..gh {
                     let yy = sy + c(ph as f64) * bin_h + c(iy as f64 + 0.5) * bin_h / c(gh as f64);
                     for ix in 0..gw {
-                        let xx =
-                            sx + c(pw as f64) * bin_w + c(ix as f64 + 0.5) * bin_w / c(gw as f64);
+                        let xx = sx + c(pw as f64) * bin_w + c(ix as f64 + 0.5) * bin_w / c(gw as f64);
                         samples.push(bilinear_sample(yy, xx, height, width, hf, wf));
                     }
                 }
                 for ch in 0..channels {
                     let pv = &xv[(b * channels + ch) * plane..(b * channels + ch + 1) * plane];
-                    let terms = |s: &RoiSample<E::C>| -> [E::C; 4] {
-                        [0, 1, 2, 3].map(|k| s.w[k] * pv[s.pos[k]].widen())
-                    };
+                    let terms =
+                        |s: &RoiSample<E::C>| -> [E::C; 4] { [0, 1, 2, 3].map(|k| s.w[k] * pv[s.pos[k]].widen()) };
                     let v = if r.max {
                         let mut best: Option<E::C> = None;
                         for s in &samples {
@@ -518,14 +482,7 @@ type C2<E> = <E as FloatElem>::C;
 
 /// The bilinear neighbours and weights of `(y, x)` as `RoiAlign` takes them: positions
 /// more than one pixel outside give zero weights; others are clamped into the input.
-fn bilinear_sample<C: Float>(
-    y: C,
-    x: C,
-    height: usize,
-    width: usize,
-    hf: C,
-    wf: C,
-) -> RoiSample<C> {
+fn bilinear_sample<C: Float>(y: C, x: C, height: usize, width: usize, hf: C, wf: C) -> RoiSample<C> {
     let minus_one = -C::ONE;
     if !(y >= minus_one && y <= hf && x >= minus_one && x <= wf) {
         return RoiSample {
@@ -596,10 +553,7 @@ fn deform_conv_typed<E: FloatElem>(
     let n = rank - 2;
     let kernel = wd[2..].to_vec();
     if !d.kernel.is_empty() && d.kernel != kernel {
-        invalid!(
-            "DeformConv kernel_shape {:?} disagrees with weight {wd:?}",
-            d.kernel
-        );
+        invalid!("DeformConv kernel_shape {:?} disagrees with weight {wd:?}", d.kernel);
     }
     let list = |v: &[usize], len: usize, def: usize| {
         if v.is_empty() {
@@ -613,12 +567,7 @@ fn deform_conv_typed<E: FloatElem>(
     let pads = list(&d.pads, 2 * n, 0);
     let (batch, cin, cout, cin_g) = (xd[0], xd[1], wd[0], wd[1]);
     let (group, og) = (d.group, d.offset_group);
-    if group == 0
-        || og == 0
-        || cout % group != 0
-        || cin_g.checked_mul(group) != Some(cin)
-        || cin % og != 0
-    {
+    if group == 0 || og == 0 || cout % group != 0 || cin_g.checked_mul(group) != Some(cin) || cin % og != 0 {
         invalid!("DeformConv input {xd:?}, weight {wd:?}, group {group} and offset_group {og} do not fit");
     }
     let spatial = &xd[2..];
@@ -647,10 +596,7 @@ fn deform_conv_typed<E: FloatElem>(
         }
     }
     let biases = match bias {
-        Some(b) if b.len() != cout => invalid!(
-            "DeformConv bias has {} elements for {cout} channels",
-            b.len()
-        ),
+        Some(b) if b.len() != cout => invalid!("DeformConv bias has {} elements for {cout} channels", b.len()),
         Some(b) => Some(elems::<E>(b)?),
         None => None,
     };
@@ -688,15 +634,12 @@ fn deform_conv_typed<E: FloatElem>(
                     for a in 0..n {
                         let ch = ((g * klen + kf) * n + a) * out_len + pos;
                         let off = ov[nb * og * klen * n * out_len + ch].widen();
-                        let start =
-                            c((o[a] * strides[a] + k[a] * dilations[a]) as f64) - c(pads[a] as f64);
+                        let start = c((o[a] * strides[a] + k[a] * dilations[a]) as f64) - c(pads[a] as f64);
                         let p = start + off;
                         let base = p.floor();
                         let i0 = base.to_f64() as i64;
                         let t = p - base;
-                        let at = |i: i64| {
-                            (i >= 0 && i < spatial[a] as i64).then(|| i as usize * strides_in[a])
-                        };
+                        let at = |i: i64| (i >= 0 && i < spatial[a] as i64).then(|| i as usize * strides_in[a]);
                         taps[a].clear();
                         taps[a].push((at(i0), E::C::ONE - t));
                         taps[a].push((at(i0.saturating_add(1)), t));
@@ -743,6 +686,7 @@ mod tests {
         t.as_slice::<f32>().unwrap().to_vec()
     }
 
+    /// `GridSample` attributes.
     fn gs(mode: GridMode, padding: GridPadding, align_corners: bool) -> GridSampleAttrs {
         GridSampleAttrs {
             mode,
@@ -766,12 +710,7 @@ mod tests {
         // Nearest rounds half to even: positions 0.5 -> 0, 2.5 -> 2, 3.5 -> 4 (clamped to 3).
         let x4 = t(&[1, 1, 1, 4], &[0., 1., 2., 3.]);
         let grid = t(&[1, 1, 3, 2], &[-0.5, 0., 0.5, 0., 1., 0.]);
-        let y = grid_sample(
-            &gs(GridMode::Nearest, GridPadding::Border, false),
-            &x4,
-            &grid,
-        )
-        .unwrap();
+        let y = grid_sample(&gs(GridMode::Nearest, GridPadding::Border, false), &x4, &grid).unwrap();
         assert_eq!(f(&y), vec![0., 2., 3.]);
         assert!(grid_sample(
             &gs(GridMode::Linear, GridPadding::Zeros, true),

@@ -178,10 +178,22 @@ impl FloatElem for bf16 {
 macro_rules! with_float {
     ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {
         match $dtype {
-            lightos_ir::DType::F32 => { type $T = f32; $body }
-            lightos_ir::DType::F64 => { type $T = f64; $body }
-            lightos_ir::DType::F16 => { type $T = half::f16; $body }
-            lightos_ir::DType::BF16 => { type $T = half::bf16; $body }
+            lightos_ir::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            lightos_ir::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            lightos_ir::DType::F16 => {
+                type $T = half::f16;
+                $body
+            }
+            lightos_ir::DType::BF16 => {
+                type $T = half::bf16;
+                $body
+            }
             _ => $other,
         }
     };
@@ -196,7 +208,10 @@ pub(crate) use with_float;
 macro_rules! with_any {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            lightos_ir::DType::I4 | lightos_ir::DType::I2 => { type $T = i8; $body }
+            lightos_ir::DType::I4 | lightos_ir::DType::I2 => {
+                type $T = i8;
+                $body
+            }
             lightos_ir::DType::U4
             | lightos_ir::DType::U2
             | lightos_ir::DType::F8E4M3FN
@@ -204,19 +219,58 @@ macro_rules! with_any {
             | lightos_ir::DType::F8E5M2
             | lightos_ir::DType::F8E5M2FNUZ
             | lightos_ir::DType::F8E8M0
-            | lightos_ir::DType::F4E2M1 => { type $T = u8; $body }
-            lightos_ir::DType::F32 => { type $T = f32; $body }
-            lightos_ir::DType::F64 => { type $T = f64; $body }
-            lightos_ir::DType::F16 => { type $T = half::f16; $body }
-            lightos_ir::DType::BF16 => { type $T = half::bf16; $body }
-            lightos_ir::DType::I8 => { type $T = i8; $body }
-            lightos_ir::DType::I16 => { type $T = i16; $body }
-            lightos_ir::DType::I32 => { type $T = i32; $body }
-            lightos_ir::DType::I64 => { type $T = i64; $body }
-            lightos_ir::DType::U8 | lightos_ir::DType::Bool => { type $T = u8; $body }
-            lightos_ir::DType::U16 => { type $T = u16; $body }
-            lightos_ir::DType::U32 => { type $T = u32; $body }
-            lightos_ir::DType::U64 => { type $T = u64; $body }
+            | lightos_ir::DType::F4E2M1 => {
+                type $T = u8;
+                $body
+            }
+            lightos_ir::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            lightos_ir::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            lightos_ir::DType::F16 => {
+                type $T = half::f16;
+                $body
+            }
+            lightos_ir::DType::BF16 => {
+                type $T = half::bf16;
+                $body
+            }
+            lightos_ir::DType::I8 => {
+                type $T = i8;
+                $body
+            }
+            lightos_ir::DType::I16 => {
+                type $T = i16;
+                $body
+            }
+            lightos_ir::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            lightos_ir::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            lightos_ir::DType::U8 | lightos_ir::DType::Bool => {
+                type $T = u8;
+                $body
+            }
+            lightos_ir::DType::U16 => {
+                type $T = u16;
+                $body
+            }
+            lightos_ir::DType::U32 => {
+                type $T = u32;
+                $body
+            }
+            lightos_ir::DType::U64 => {
+                type $T = u64;
+                $body
+            }
         }
     };
 }
@@ -226,14 +280,38 @@ pub(crate) use with_any;
 macro_rules! with_int {
     ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {
         match $dtype {
-            lightos_ir::DType::I8 => { type $T = i8; $body }
-            lightos_ir::DType::I16 => { type $T = i16; $body }
-            lightos_ir::DType::I32 => { type $T = i32; $body }
-            lightos_ir::DType::I64 => { type $T = i64; $body }
-            lightos_ir::DType::U8 => { type $T = u8; $body }
-            lightos_ir::DType::U16 => { type $T = u16; $body }
-            lightos_ir::DType::U32 => { type $T = u32; $body }
-            lightos_ir::DType::U64 => { type $T = u64; $body }
+            lightos_ir::DType::I8 => {
+                type $T = i8;
+                $body
+            }
+            lightos_ir::DType::I16 => {
+                type $T = i16;
+                $body
+            }
+            lightos_ir::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            lightos_ir::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            lightos_ir::DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            lightos_ir::DType::U16 => {
+                type $T = u16;
+                $body
+            }
+            lightos_ir::DType::U32 => {
+                type $T = u32;
+                $body
+            }
+            lightos_ir::DType::U64 => {
+                type $T = u64;
+                $body
+            }
             _ => $other,
         }
     };
@@ -268,5 +346,9 @@ pub(crate) fn make<T: Element>(
     dims: Vec<usize>,
     data: Vec<T>,
 ) -> Result<lightos_ir::Tensor, crate::reference::EvalError> {
-    Ok(lightos_ir::Tensor::from_bytes(dtype, dims, bytemuck::cast_slice(&data))?)
+    Ok(lightos_ir::Tensor::from_bytes(
+        dtype,
+        dims,
+        bytemuck::cast_slice(&data),
+    )?)
 }

@@ -73,7 +73,12 @@ fn pick<C: Float>(a: C, b: C, max: bool) -> C {
 }
 
 /// [`apply`] with a reduction, for floats.
-fn reduce_float<E: FloatElem>(data: &Tensor, updates: &Tensor, steps: &Steps, r: ScatterReduction) -> Result<Tensor, EvalError> {
+fn reduce_float<E: FloatElem>(
+    data: &Tensor,
+    updates: &Tensor,
+    steps: &Steps,
+    r: ScatterReduction,
+) -> Result<Tensor, EvalError> {
     let mut out = elems::<E>(data)?.to_vec();
     let upd = elems::<E>(updates)?;
     for &(o, u) in steps {
@@ -109,7 +114,12 @@ macro_rules! scatter_int {
 scatter_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 /// [`apply`] with a reduction, for integers.
-fn reduce_int<I: ScatterInt>(data: &Tensor, updates: &Tensor, steps: &Steps, r: ScatterReduction) -> Result<Tensor, EvalError> {
+fn reduce_int<I: ScatterInt>(
+    data: &Tensor,
+    updates: &Tensor,
+    steps: &Steps,
+    r: ScatterReduction,
+) -> Result<Tensor, EvalError> {
     let mut out = elems::<I>(data)?.to_vec();
     let upd = elems::<I>(updates)?;
     for &(o, u) in steps {
@@ -137,9 +147,17 @@ pub(crate) fn scatter_elements(
     let fits = s.axis < dims.len()
         && idims.len() == dims.len()
         && updates.dims() == idims
-        && idims.iter().zip(dims).enumerate().all(|(a, (i, d))| a == s.axis || i <= d);
+        && idims
+            .iter()
+            .zip(dims)
+            .enumerate()
+            .all(|(a, (i, d))| a == s.axis || i <= d);
     if !fits {
-        invalid!("{op} indices {idims:?} and updates {:?} do not fit data {dims:?} on axis {}", updates.dims(), s.axis);
+        invalid!(
+            "{op} indices {idims:?} and updates {:?} do not fit data {dims:?} on axis {}",
+            updates.dims(),
+            s.axis
+        );
     }
     let ix = indices(idx, op)?;
     let (st, ist) = (strides(dims), strides(idims));
@@ -147,7 +165,11 @@ pub(crate) fn scatter_elements(
     for (p, &i) in ix.iter().enumerate() {
         let mut dst = 0;
         for a in 0..dims.len() {
-            let coord = if a == s.axis { wrap(i, dims[a], op)? } else { p / ist[a] % idims[a] };
+            let coord = if a == s.axis {
+                wrap(i, dims[a], op)?
+            } else {
+                p / ist[a] % idims[a]
+            };
             dst += coord * st[a];
         }
         steps.push((dst, p));
@@ -156,7 +178,12 @@ pub(crate) fn scatter_elements(
 }
 
 /// ONNX `ScatterND`.
-pub(crate) fn scatter_nd(s: &ScatterNdAttrs, data: &Tensor, idx: &Tensor, updates: &Tensor) -> Result<Tensor, EvalError> {
+pub(crate) fn scatter_nd(
+    s: &ScatterNdAttrs,
+    data: &Tensor,
+    idx: &Tensor,
+    updates: &Tensor,
+) -> Result<Tensor, EvalError> {
     let op = "ScatterND";
     let (dims, idims) = (data.dims(), idx.dims());
     let Some((&k, lead)) = idims.split_last() else {
@@ -217,7 +244,11 @@ pub(crate) fn gather_nd(g: &GatherNdAttrs, data: &Tensor, idx: &Tensor) -> Resul
 pub(crate) fn compress(c: &CompressAttrs, x: &Tensor, cond: &Tensor) -> Result<Tensor, EvalError> {
     let op = "Compress";
     if cond.dtype() != DType::Bool || cond.dims().len() != 1 {
-        invalid!("{op} condition must be a rank-1 bool tensor, got {} {:?}", cond.dtype(), cond.dims());
+        invalid!(
+            "{op} condition must be a rank-1 bool tensor, got {} {:?}",
+            cond.dtype(),
+            cond.dims()
+        );
     }
     let keep = cond.as_bool_bytes()?;
     let (outer, n, inner, mut out_dims) = match c.axis {
@@ -270,12 +301,24 @@ mod tests {
         let idx = ti(&[1, 2], &[1, -2]);
         let upd = t(&[1, 2], &[10., 20.]);
         let attrs = |reduction| ScatterElementsAttrs { axis: 1, reduction };
-        assert_eq!(f(&scatter_elements(&attrs(ScatterReduction::None), &data, &idx, &upd).unwrap()), [1., 10., 3., 20., 5.]);
+        assert_eq!(
+            f(&scatter_elements(&attrs(ScatterReduction::None), &data, &idx, &upd).unwrap()),
+            [1., 10., 3., 20., 5.]
+        );
         // Duplicates apply in order.
         let dup = ti(&[1, 2], &[1, 1]);
-        assert_eq!(f(&scatter_elements(&attrs(ScatterReduction::Add), &data, &dup, &upd).unwrap()), [1., 32., 3., 4., 5.]);
-        assert_eq!(f(&scatter_elements(&attrs(ScatterReduction::Mul), &data, &dup, &upd).unwrap()), [1., 400., 3., 4., 5.]);
-        assert_eq!(f(&scatter_elements(&attrs(ScatterReduction::Min), &data, &dup, &upd).unwrap()), [1., 2., 3., 4., 5.]);
+        assert_eq!(
+            f(&scatter_elements(&attrs(ScatterReduction::Add), &data, &dup, &upd).unwrap()),
+            [1., 32., 3., 4., 5.]
+        );
+        assert_eq!(
+            f(&scatter_elements(&attrs(ScatterReduction::Mul), &data, &dup, &upd).unwrap()),
+            [1., 400., 3., 4., 5.]
+        );
+        assert_eq!(
+            f(&scatter_elements(&attrs(ScatterReduction::Min), &data, &dup, &upd).unwrap()),
+            [1., 2., 3., 4., 5.]
+        );
         let bad = ti(&[1, 2], &[5, 0]);
         assert!(scatter_elements(&attrs(ScatterReduction::None), &data, &bad, &upd).is_err());
     }
@@ -286,12 +329,16 @@ mod tests {
         // Whole rows.
         let rows = ti(&[1, 1], &[1]);
         let upd = t(&[1, 2], &[7., 8.]);
-        let s = ScatterNdAttrs { reduction: ScatterReduction::None };
+        let s = ScatterNdAttrs {
+            reduction: ScatterReduction::None,
+        };
         assert_eq!(f(&scatter_nd(&s, &data, &rows, &upd).unwrap()), [1., 2., 7., 8.]);
         // Single elements, with max.
         let elems_ix = ti(&[2, 2], &[0, 0, 1, 1]);
         let upd = t(&[2], &[0., 9.]);
-        let s = ScatterNdAttrs { reduction: ScatterReduction::Max };
+        let s = ScatterNdAttrs {
+            reduction: ScatterReduction::Max,
+        };
         assert_eq!(f(&scatter_nd(&s, &data, &elems_ix, &upd).unwrap()), [1., 2., 3., 9.]);
         let g = gather_nd(&GatherNdAttrs { batch_dims: 0 }, &data, &elems_ix).unwrap();
         assert_eq!(f(&g), [1., 4.]);

@@ -119,7 +119,11 @@ fn nms<F: FloatElem>(
     score: Option<&Tensor>,
 ) -> Result<Tensor, EvalError> {
     let (&[batches, n, four], &[sb, classes, sn]) = (boxes.dims(), scores.dims()) else {
-        invalid!("non_max_suppression needs boxes [batch, boxes, 4] and scores [batch, classes, boxes], got {:?} and {:?}", boxes.dims(), scores.dims());
+        invalid!(
+            "non_max_suppression needs boxes [batch, boxes, 4] and scores [batch, classes, boxes], got {:?} and {:?}",
+            boxes.dims(),
+            scores.dims()
+        );
     };
     if four != 4 || sb != batches || sn != n {
         invalid!(
@@ -143,8 +147,7 @@ fn nms<F: FloatElem>(
         let bb = &bx[b * n * 4..(b + 1) * n * 4];
         for c in 0..classes {
             let s = &sc[(b * classes + c) * n..(b * classes + c + 1) * n];
-            let mut cands: Vec<usize> =
-                (0..n).filter(|&i| score.is_none_or(|t| s[i] > t)).collect();
+            let mut cands: Vec<usize> = (0..n).filter(|&i| score.is_none_or(|t| s[i] > t)).collect();
             // Descending score; a stable sort keeps ties in ascending index order.
             cands.sort_by(|&i, &j| total_cmp(&s[j], &s[i]));
             let mut kept: Vec<usize> = Vec::new();
@@ -173,10 +176,7 @@ fn nms<F: FloatElem>(
 
 /// Sorts the `n` slices of `v` (viewed as `[outer, n, inner]`) and groups equal ones:
 /// the groups as `(first index, count)` in ascending order, and each slice's group.
-fn group_slices<T: PartialOrd>(
-    v: &[T],
-    (outer, n, inner): (usize, usize, usize),
-) -> (Vec<(usize, usize)>, Vec<usize>) {
+fn group_slices<T: PartialOrd>(v: &[T], (outer, n, inner): (usize, usize, usize)) -> (Vec<(usize, usize)>, Vec<usize>) {
     let cmp = |i: usize, j: usize| -> Ordering {
         for o in 0..outer {
             for k in 0..inner {
@@ -216,8 +216,7 @@ pub(crate) fn unique(a: &UniqueAttrs, x: &Tensor) -> Result<Vec<Tensor>, EvalErr
         Some(axis) if axis < dims.len() => split_at(dims, axis),
         Some(axis) => invalid!("unique axis {axis} is out of range for rank {}", dims.len()),
     };
-    let (groups, group_of) =
-        with_any!(x.dtype(), T => group_slices(elems::<T>(x)?, (outer, n, inner)));
+    let (groups, group_of) = with_any!(x.dtype(), T => group_slices(elems::<T>(x)?, (outer, n, inner)));
     // Output position of each group.
     let mut rank: Vec<usize> = (0..groups.len()).collect();
     if !a.sorted {
@@ -262,18 +261,11 @@ pub(crate) fn unique(a: &UniqueAttrs, x: &Tensor) -> Result<Vec<Tensor>, EvalErr
 
 /// `ReverseSequence`: along the time axis, the first `lens[b]` entries of batch entry `b`
 /// are reversed; the rest are copied.
-pub(crate) fn reverse_sequence(
-    a: &ReverseSequenceAttrs,
-    x: &Tensor,
-    lens: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn reverse_sequence(a: &ReverseSequenceAttrs, x: &Tensor, lens: &Tensor) -> Result<Tensor, EvalError> {
     let dims = x.dims();
     let (ba, ta) = (a.batch_axis, a.time_axis);
     if ba == ta || ba >= dims.len() || ta >= dims.len() {
-        invalid!(
-            "reverse_sequence axes {ba} and {ta} do not fit rank {}",
-            dims.len()
-        );
+        invalid!("reverse_sequence axes {ba} and {ta} do not fit rank {}", dims.len());
     }
     let Some(lens) = lens.to_i64_vec() else {
         invalid!("reverse_sequence sequence_lens must be integers");
@@ -327,11 +319,7 @@ fn pool_map(a: &TfIdfAttrs) -> Result<BTreeMap<Vec<i64>, usize>, EvalError> {
     let mut id = 0usize;
     for (level, &start) in a.ngram_counts.iter().enumerate() {
         let size = level + 1;
-        let end = a
-            .ngram_counts
-            .get(level + 1)
-            .copied()
-            .unwrap_or(a.pool.len());
+        let end = a.ngram_counts.get(level + 1).copied().unwrap_or(a.pool.len());
         if start > end || end > a.pool.len() {
             invalid!(
                 "tf_idf_vectorizer ngram_counts {:?} do not fit a pool of {}",
@@ -375,10 +363,7 @@ pub(crate) fn tf_idf(a: &TfIdfAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
         invalid!("tf_idf_vectorizer needs ngram_indexes");
     };
     if !a.weights.is_empty() && a.weights.len() < width {
-        invalid!(
-            "tf_idf_vectorizer has {} weights for {width} outputs",
-            a.weights.len()
-        );
+        invalid!("tf_idf_vectorizer has {} weights for {width} outputs", a.weights.len());
     }
     let map = pool_map(a)?;
     let Some(total) = rows.checked_mul(width) else {
@@ -403,10 +388,7 @@ pub(crate) fn tf_idf(a: &TfIdfAttrs, x: &Tensor) -> Result<Tensor, EvalError> {
             for start in 0..cols {
                 let mut key = Vec::with_capacity(a.max_gram_length);
                 for size in 1..=a.max_gram_length {
-                    let Some(pos) = (size - 1)
-                        .checked_mul(skip)
-                        .and_then(|o| o.checked_add(start))
-                    else {
+                    let Some(pos) = (size - 1).checked_mul(skip).and_then(|o| o.checked_add(start)) else {
                         break;
                     };
                     if pos >= cols {
@@ -456,9 +438,7 @@ mod tests {
         // Three boxes: 0 and 1 overlap with IoU 0.81, 2 is apart.
         let boxes = Tensor::from_vec(
             vec![1, 3, 4],
-            vec![
-                0.0f32, 0.0, 1.0, 1.0, 0.0, 0.1, 1.0, 1.1, 0.0, 10.0, 1.0, 11.0,
-            ],
+            vec![0.0f32, 0.0, 1.0, 1.0, 0.0, 0.1, 1.0, 1.1, 0.0, 10.0, 1.0, 11.0],
         )
         .unwrap();
         let scores = Tensor::from_vec(vec![1, 1, 3], vec![0.9f32, 0.95, 0.5]).unwrap();
@@ -472,8 +452,7 @@ mod tests {
         assert_eq!(i64s(&out), vec![0, 0, 1, 0, 0, 2]);
         // A score threshold of 0.6 drops box 2; a limit of 1 keeps only the best.
         let thr = Tensor::from_vec(vec![1], vec![0.6f32]).unwrap();
-        let out =
-            non_max_suppression(&a, &boxes, &scores, Some(&max), Some(&iou), Some(&thr)).unwrap();
+        let out = non_max_suppression(&a, &boxes, &scores, Some(&max), Some(&iou), Some(&thr)).unwrap();
         assert_eq!(i64s(&out), vec![0, 0, 1]);
         let one = Tensor::from_vec(vec![1], vec![1i64]).unwrap();
         let out = non_max_suppression(&a, &boxes, &scores, Some(&one), Some(&iou), None).unwrap();

@@ -63,13 +63,7 @@ fn twiddles<C: Float>(n: usize) -> Vec<(C, C)> {
 }
 
 /// Bins `0..bins` of the DFT of length `n` of `z` (see the module docs for the order).
-fn dft_line<C: Float>(
-    z: &[(C, C)],
-    n: usize,
-    bins: usize,
-    inverse: bool,
-    tw: &[(C, C)],
-) -> Vec<(C, C)> {
+fn dft_line<C: Float>(z: &[(C, C)], n: usize, bins: usize, inverse: bool, tw: &[(C, C)]) -> Vec<(C, C)> {
     let used = z.len().min(n);
     let scale = C::from_f64(n as f64);
     (0..bins)
@@ -104,12 +98,7 @@ fn one_int(t: &Tensor, what: &str) -> Result<i64, EvalError> {
 }
 
 /// `DFT`; see the module docs for the order of operations.
-pub(crate) fn dft(
-    a: &DftAttrs,
-    x: &Tensor,
-    len: Option<&Tensor>,
-    axis: Option<&Tensor>,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn dft(a: &DftAttrs, x: &Tensor, len: Option<&Tensor>, axis: Option<&Tensor>) -> Result<Tensor, EvalError> {
     let dtype = x.dtype();
     with_float!(dtype,
         F => dft_typed::<F>(a, x, len, axis),
@@ -128,12 +117,7 @@ fn dft_typed<F: FloatElem>(
     if r < 2 || !(1..=2).contains(&dims[r - 1]) {
         invalid!("dft input must be [..., 1] or [..., 2], got {dims:?}");
     }
-    let axis = lightos_ir::infer::dft_axis(
-        axis.map(|t| one_int(t, "dft axis"))
-            .transpose()?
-            .unwrap_or(-2),
-        r,
-    )?;
+    let axis = lightos_ir::infer::dft_axis(axis.map(|t| one_int(t, "dft axis")).transpose()?.unwrap_or(-2), r)?;
     let m = dims[axis];
     let n = match len.map(|t| one_int(t, "dft_length")).transpose()? {
         Some(l) if l >= 1 => usize::try_from(l).unwrap_or(usize::MAX),
@@ -145,11 +129,7 @@ fn dft_typed<F: FloatElem>(
         None if m == 0 => invalid!("dft of an empty axis"),
         None => m,
     };
-    let bins = if a.onesided && !a.inverse {
-        n / 2 + 1
-    } else {
-        n
-    };
+    let bins = if a.onesided && !a.inverse { n / 2 + 1 } else { n };
     let real_out = a.inverse && a.onesided;
     let c_in = dims[r - 1];
     let c_out = if real_out { 1 } else { 2 };
@@ -158,8 +138,7 @@ fn dft_typed<F: FloatElem>(
     let mut out_dims = dims.to_vec();
     out_dims[axis] = bins;
     out_dims[r - 1] = c_out;
-    let total = lightos_ir::shape::num_elements(&out_dims)
-        .map_err(|e| EvalError::Invalid(e.to_string()))?;
+    let total = lightos_ir::shape::num_elements(&out_dims).map_err(|e| EvalError::Invalid(e.to_string()))?;
     let xs = elems::<F>(x)?;
     let tw = twiddles::<F::C>(n);
     let mut out = vec![F::C::ZERO; total];
@@ -169,11 +148,7 @@ fn dft_typed<F: FloatElem>(
             let mut z: Vec<(F::C, F::C)> = (0..m)
                 .map(|j| {
                     let re = xs[at(j)].widen();
-                    let im = if c_in == 2 {
-                        xs[at(j) + 1].widen()
-                    } else {
-                        F::C::ZERO
-                    };
+                    let im = if c_in == 2 { xs[at(j) + 1].widen() } else { F::C::ZERO };
                     (re, im)
                 })
                 .collect();
@@ -202,11 +177,7 @@ fn dft_typed<F: FloatElem>(
             }
         }
     }
-    make(
-        x.dtype(),
-        out_dims,
-        out.into_iter().map(F::narrow).collect::<Vec<F>>(),
-    )
+    make(x.dtype(), out_dims, out.into_iter().map(F::narrow).collect::<Vec<F>>())
 }
 
 /// `STFT`: frame `t` of batch entry `b` is `signal[b, t * step .. t * step + frame]`, each
@@ -237,10 +208,7 @@ fn stft_typed<F: FloatElem>(
     frame: Option<&Tensor>,
 ) -> Result<Tensor, EvalError> {
     let &[batch, length, c_in] = x.dims() else {
-        invalid!(
-            "stft signal must be [batch, length, 1 or 2], got {:?}",
-            x.dims()
-        );
+        invalid!("stft signal must be [batch, length, 1 or 2], got {:?}", x.dims());
     };
     if !(1..=2).contains(&c_in) {
         invalid!("stft signal must end in 1 or 2, got {:?}", x.dims());
@@ -273,8 +241,7 @@ fn stft_typed<F: FloatElem>(
     let xs = elems::<F>(x)?;
     let tw = twiddles::<F::C>(frame);
     let out_dims = vec![batch, frames, bins, 2];
-    let total = lightos_ir::shape::num_elements(&out_dims)
-        .map_err(|e| EvalError::Invalid(e.to_string()))?;
+    let total = lightos_ir::shape::num_elements(&out_dims).map_err(|e| EvalError::Invalid(e.to_string()))?;
     let mut out = Vec::with_capacity(total);
     for b in 0..batch {
         for t in 0..frames {
@@ -282,11 +249,7 @@ fn stft_typed<F: FloatElem>(
                 .map(|j| {
                     let at = (b * length + t * step + j) * c_in;
                     let re = xs[at].widen();
-                    let im = if c_in == 2 {
-                        xs[at + 1].widen()
-                    } else {
-                        F::C::ZERO
-                    };
+                    let im = if c_in == 2 { xs[at + 1].widen() } else { F::C::ZERO };
                     match &window {
                         Some(w) => (re * w[j], im * w[j]),
                         None => (re, im),
@@ -319,11 +282,7 @@ pub(crate) fn window(a: &WindowAttrs, size: &Tensor) -> Result<Tensor, EvalError
     if size > isize::MAX as usize / 8 {
         invalid!("window size {size} is too large");
     }
-    let big_n = if a.periodic {
-        size
-    } else {
-        size.saturating_sub(1)
-    };
+    let big_n = if a.periodic { size } else { size.saturating_sub(1) };
     let values: Vec<f64> = (0..size)
         .map(|n| {
             if big_n == 0 {
@@ -371,10 +330,7 @@ fn floor_div(a: f64, b: f64) -> f64 {
 /// `b_i = floor(((dft_length + 1) * hz_i) / sample_rate)`; filter `i` rises linearly from
 /// `b_i` to `b_{i+1}` (1 at `b_{i+1}`; exactly 1 there when they are equal) and falls to
 /// `b_{i+2}` (exclusive).
-pub(crate) fn mel_weight_matrix(
-    a: &MelWeightMatrixAttrs,
-    ops: [&Tensor; 5],
-) -> Result<Tensor, EvalError> {
+pub(crate) fn mel_weight_matrix(a: &MelWeightMatrixAttrs, ops: [&Tensor; 5]) -> Result<Tensor, EvalError> {
     let mel_bins = one_int(ops[0], "num_mel_bins")?;
     let dft_length = one_int(ops[1], "dft_length")?;
     let sample_rate = one_int(ops[2], "sample_rate")?;
@@ -384,16 +340,8 @@ pub(crate) fn mel_weight_matrix(
             _ => invalid!("{what} must be one number"),
         }
     };
-    let (lower, upper) = (
-        edge(ops[3], "lower_edge_hertz")?,
-        edge(ops[4], "upper_edge_hertz")?,
-    );
-    if mel_bins < 0
-        || dft_length < 1
-        || sample_rate < 1
-        || mel_bins > 1 << 24
-        || dft_length > 1 << 30
-    {
+    let (lower, upper) = (edge(ops[3], "lower_edge_hertz")?, edge(ops[4], "upper_edge_hertz")?);
+    if mel_bins < 0 || dft_length < 1 || sample_rate < 1 || mel_bins > 1 << 24 || dft_length > 1 << 30 {
         invalid!("mel_weight_matrix sizes are out of range: {mel_bins} bins, dft_length {dft_length}, sample_rate {sample_rate}");
     }
     let mel_bins = mel_bins as usize;
@@ -483,13 +431,7 @@ mod tests {
         let two = Tensor::scalar(2i64);
         let t = dft(&dft_attrs(false, false), &x, Some(&two), Some(&axis)).unwrap();
         assert_eq!(f32s(&t), vec![3.0, 0.0, -1.0, 0.0]);
-        assert!(dft(
-            &dft_attrs(false, false),
-            &x,
-            None,
-            Some(&Tensor::scalar(1i64))
-        )
-        .is_err());
+        assert!(dft(&dft_attrs(false, false), &x, None, Some(&Tensor::scalar(1i64))).is_err());
     }
 
     #[test]

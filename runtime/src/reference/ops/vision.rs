@@ -17,8 +17,7 @@
 
 use lightos_ir::infer::{conv_geometry, conv_transpose_geometry, unpool_size};
 use lightos_ir::op::{
-    CenterCropPadAttrs, Col2ImAttrs, ConvTransposeAttrs, LrnAttrs, MaxPoolIndicesAttrs,
-    MaxUnpoolAttrs,
+    CenterCropPadAttrs, Col2ImAttrs, ConvTransposeAttrs, LrnAttrs, MaxPoolIndicesAttrs, MaxUnpoolAttrs,
 };
 use lightos_ir::{DType, Element, Tensor};
 
@@ -28,10 +27,7 @@ use crate::reference::{invalid, EvalError};
 
 /// The error for a dtype `op` has no kernel for.
 fn unsupported(op: &str, dtype: DType) -> EvalError {
-    EvalError::UnsupportedDType {
-        op: op.into(),
-        dtype,
-    }
+    EvalError::UnsupportedDType { op: op.into(), dtype }
 }
 
 /// The element count of `dims`, or an error when it overflows.
@@ -112,9 +108,7 @@ fn conv_transpose_typed<E: FloatElem>(
 ) -> Result<Tensor, EvalError> {
     let (xd, wd) = (x.dims(), w.dims());
     if xd.len() < 3 || wd.len() != xd.len() {
-        invalid!(
-            "ConvTranspose needs input and weight of equal rank 3 or more, got {xd:?} and {wd:?}"
-        );
+        invalid!("ConvTranspose needs input and weight of equal rank 3 or more, got {xd:?} and {wd:?}");
     }
     let (batch, cin, cout_g) = (xd[0], xd[1], wd[1]);
     let group = c.group;
@@ -129,10 +123,7 @@ fn conv_transpose_typed<E: FloatElem>(
     let attrs = resolved(c, &wd[2..])?;
     let geo = conv_transpose_geometry(&xd[2..], &attrs)?;
     let biases = match bias {
-        Some(b) if b.len() != cout => invalid!(
-            "ConvTranspose bias has {} elements for {cout} channels",
-            b.len()
-        ),
+        Some(b) if b.len() != cout => invalid!("ConvTranspose bias has {} elements for {cout} channels", b.len()),
         Some(b) => Some(elems::<E>(b)?),
         None => None,
     };
@@ -279,10 +270,7 @@ max_elem! {
 /// of its first maximum, in row-major kernel order: `plane * spatial + position`, with the
 /// spatial position numbered row-major, or column-major with `column_major`. A window with
 /// no input position gets index -1.
-pub(crate) fn max_pool_indices(
-    p: &MaxPoolIndicesAttrs,
-    x: &Tensor,
-) -> Result<(Tensor, Tensor), EvalError> {
+pub(crate) fn max_pool_indices(p: &MaxPoolIndicesAttrs, x: &Tensor) -> Result<(Tensor, Tensor), EvalError> {
     let dt = x.dtype();
     with_float!(dt, E => max_pool_indices_typed::<E>(p, x),
         _ => with_int!(dt, E => max_pool_indices_typed::<E>(p, x), _ => Err(unsupported("MaxPool", dt))))
@@ -302,9 +290,7 @@ fn window_taps(
         .map(|o| {
             (0..kernel)
                 .filter_map(|k| {
-                    let c = o
-                        .checked_mul(stride)?
-                        .checked_add(k.checked_mul(dilation)?)?;
+                    let c = o.checked_mul(stride)?.checked_add(k.checked_mul(dilation)?)?;
                     let c = c.checked_sub(begin)?;
                     (c < input).then_some(c)
                 })
@@ -314,10 +300,7 @@ fn window_taps(
 }
 
 /// [`max_pool_indices`] for one element type.
-fn max_pool_indices_typed<E: MaxElem>(
-    p: &MaxPoolIndicesAttrs,
-    x: &Tensor,
-) -> Result<(Tensor, Tensor), EvalError> {
+fn max_pool_indices_typed<E: MaxElem>(p: &MaxPoolIndicesAttrs, x: &Tensor) -> Result<(Tensor, Tensor), EvalError> {
     let dims = x.dims();
     if dims.len() < 3 || p.kernel.len() != dims.len() - 2 {
         invalid!("MaxPool kernel {:?} does not fit input {dims:?}", p.kernel);
@@ -325,24 +308,9 @@ fn max_pool_indices_typed<E: MaxElem>(
     let spatial = &dims[2..];
     let rank = spatial.len();
     let ones = vec![1; rank];
-    let strides = if p.strides.is_empty() {
-        &ones
-    } else {
-        &p.strides
-    };
-    let dilations = if p.dilations.is_empty() {
-        &ones
-    } else {
-        &p.dilations
-    };
-    let geo = conv_geometry(
-        spatial,
-        &p.kernel,
-        strides,
-        dilations,
-        &p.padding,
-        p.ceil_mode,
-    )?;
+    let strides = if p.strides.is_empty() { &ones } else { &p.strides };
+    let dilations = if p.dilations.is_empty() { &ones } else { &p.dilations };
+    let geo = conv_geometry(spatial, &p.kernel, strides, dilations, &p.padding, p.ceil_mode)?;
     let per_axis: Vec<Vec<Vec<usize>>> = (0..rank)
         .map(|a| {
             window_taps(
@@ -457,10 +425,7 @@ fn max_unpool_typed<T: Element>(
     }
     let idx = match indices.to_i64_vec() {
         Some(v) => v,
-        None => invalid!(
-            "MaxUnpool indices must be integers, got {}",
-            indices.dtype()
-        ),
+        None => invalid!("MaxUnpool indices must be integers, got {}", indices.dtype()),
     };
     let xv = elems::<T>(x)?;
     let len = numel(&inferred)?;
@@ -475,18 +440,11 @@ fn max_unpool_typed<T: Element>(
         return make(x.dtype(), inferred, scattered);
     };
     let target: Vec<usize> = match shape.to_i64_vec() {
-        Some(v) if v.len() == dims.len() && v.iter().all(|&d| d >= 0) => {
-            v.into_iter().map(|d| d as usize).collect()
-        }
-        _ => invalid!(
-            "MaxUnpool output_shape must have {} non-negative integers",
-            dims.len()
-        ),
+        Some(v) if v.len() == dims.len() && v.iter().all(|&d| d >= 0) => v.into_iter().map(|d| d as usize).collect(),
+        _ => invalid!("MaxUnpool output_shape must have {} non-negative integers", dims.len()),
     };
     if target[..2] != inferred[..2] || target.iter().zip(&inferred).any(|(t, i)| t < i) {
-        invalid!(
-            "MaxUnpool output_shape {target:?} is smaller than the unpooled shape {inferred:?}"
-        );
+        invalid!("MaxUnpool output_shape {target:?} is smaller than the unpooled shape {inferred:?}");
     }
     let mut out = vec![T::zeroed(); numel(&target)?];
     let rank = target.len();
@@ -497,10 +455,7 @@ fn max_unpool_typed<T: Element>(
             coord[a] = rem % inferred[a];
             rem /= inferred[a];
         }
-        let at = coord
-            .iter()
-            .zip(&target)
-            .fold(0, |acc, (&c, &t)| acc * t + c);
+        let at = coord.iter().zip(&target).fold(0, |acc, (&c, &t)| acc * t + c);
         out[at] = v;
     }
     make(x.dtype(), target, out)
@@ -509,11 +464,7 @@ fn max_unpool_typed<T: Element>(
 /// The values of a rank-1 integer operand as non-negative sizes, `len` of them.
 fn sizes_of(t: &Tensor, len: Option<usize>, what: &str) -> Result<Vec<usize>, EvalError> {
     match t.to_i64_vec() {
-        Some(v)
-            if t.dims().len() == 1
-                && len.is_none_or(|l| l == v.len())
-                && v.iter().all(|&d| d >= 0) =>
-        {
+        Some(v) if t.dims().len() == 1 && len.is_none_or(|l| l == v.len()) && v.iter().all(|&d| d >= 0) => {
             Ok(v.into_iter().map(|d| d as usize).collect())
         }
         _ => invalid!(
@@ -527,12 +478,7 @@ fn sizes_of(t: &Tensor, len: Option<usize>, what: &str) -> Result<Vec<usize>, Ev
 /// ONNX `Col2Im`: sums the columns `[N, C * prod(block), L]` back into images
 /// `[N, C, image...]`. Computed as a gather: per image element, `acc = 0`; for each block
 /// position in row-major order that covers it, `acc = acc + column value`.
-pub(crate) fn col2im(
-    c: &Col2ImAttrs,
-    x: &Tensor,
-    image: &Tensor,
-    block: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn col2im(c: &Col2ImAttrs, x: &Tensor, image: &Tensor, block: &Tensor) -> Result<Tensor, EvalError> {
     let dt = x.dtype();
     with_float!(dt, E => col2im_typed::<E>(c, x, image, block), _ => Err(unsupported("Col2Im", dt)))
 }
@@ -574,22 +520,10 @@ fn col2im_typed<E: FloatElem>(
     )?;
     let blocks = numel(&geo.output)?;
     if blocks != dims[2] {
-        invalid!(
-            "Col2Im input has {} columns, the geometry gives {blocks}",
-            dims[2]
-        );
+        invalid!("Col2Im input has {} columns, the geometry gives {blocks}", dims[2]);
     }
     let per_axis: Vec<Vec<Vec<(usize, usize)>>> = (0..n)
-        .map(|a| {
-            axis_taps(
-                geo.output[a],
-                image[a],
-                block[a],
-                strides[a],
-                dilations[a],
-                pads[a],
-            )
-        })
+        .map(|a| axis_taps(geo.output[a], image[a], block[a], strides[a], dilations[a], pads[a]))
         .collect();
     let (batch, channels) = (dims[0], dims[1] / k);
     let mut out_dims = vec![batch, channels];
@@ -633,21 +567,13 @@ fn col2im_typed<E: FloatElem>(
 /// ONNX `CenterCropPad`: along each of `axes`, a larger axis is cropped to the middle
 /// (the extra element of an odd difference is dropped at the end) and a smaller one is
 /// padded with zeros (the extra zero goes at the end).
-pub(crate) fn center_crop_pad(
-    c: &CenterCropPadAttrs,
-    x: &Tensor,
-    shape: &Tensor,
-) -> Result<Tensor, EvalError> {
+pub(crate) fn center_crop_pad(c: &CenterCropPadAttrs, x: &Tensor, shape: &Tensor) -> Result<Tensor, EvalError> {
     let dt = x.dtype();
     with_any!(dt, T => center_crop_pad_typed::<T>(c, x, shape))
 }
 
 /// [`center_crop_pad`] for one storage type.
-fn center_crop_pad_typed<T: Element>(
-    c: &CenterCropPadAttrs,
-    x: &Tensor,
-    shape: &Tensor,
-) -> Result<Tensor, EvalError> {
+fn center_crop_pad_typed<T: Element>(c: &CenterCropPadAttrs, x: &Tensor, shape: &Tensor) -> Result<Tensor, EvalError> {
     let dims = x.dims();
     let target = sizes_of(shape, Some(c.axes.len()), "CenterCropPad shape")?;
     let rank = dims.len();
@@ -710,11 +636,7 @@ mod tests {
     }
 
     /// Attributes with unit dilations, no output padding and one group.
-    fn ct(
-        strides: &[usize],
-        padding: Padding,
-        output_shape: Option<Vec<usize>>,
-    ) -> ConvTransposeAttrs {
+    fn ct(strides: &[usize], padding: Padding, output_shape: Option<Vec<usize>>) -> ConvTransposeAttrs {
         ConvTransposeAttrs {
             kernel: vec![],
             strides: strides.to_vec(),
@@ -731,21 +653,11 @@ mod tests {
         // x = [1, 2], w = [1, 10, 100], stride 2: full output [1, 10, 102, 20, 200].
         let x = t(&[1, 1, 2], &[1., 2.]);
         let w = t(&[1, 1, 3], &[1., 10., 100.]);
-        let y =
-            conv_transpose(&ct(&[2], Padding::Explicit(vec![0, 0]), None), &x, &w, None).unwrap();
-        assert_eq!(
-            (y.dims(), f(&y)),
-            (&[1, 1, 5][..], vec![1., 10., 102., 20., 200.])
-        );
+        let y = conv_transpose(&ct(&[2], Padding::Explicit(vec![0, 0]), None), &x, &w, None).unwrap();
+        assert_eq!((y.dims(), f(&y)), (&[1, 1, 5][..], vec![1., 10., 102., 20., 200.]));
         // Pads crop 1 at each end; the bias is added to every output.
         let b = t(&[1], &[0.5]);
-        let y = conv_transpose(
-            &ct(&[2], Padding::Explicit(vec![1, 1]), None),
-            &x,
-            &w,
-            Some(&b),
-        )
-        .unwrap();
+        let y = conv_transpose(&ct(&[2], Padding::Explicit(vec![1, 1]), None), &x, &w, Some(&b)).unwrap();
         assert_eq!(f(&y), vec![10.5, 102.5, 20.5]);
         // An output_shape past the full extent grows at the end with bias only.
         let y = conv_transpose(
@@ -780,13 +692,7 @@ mod tests {
         // Two input channels summed into one output channel, in channel order.
         let x = t(&[1, 2, 1, 2], &[1., 2., 3., 4.]);
         let w = t(&[2, 1, 1, 2], &[1., 1., 10., 10.]);
-        let y = conv_transpose(
-            &ct(&[1, 1], Padding::Explicit(vec![0; 4]), None),
-            &x,
-            &w,
-            None,
-        )
-        .unwrap();
+        let y = conv_transpose(&ct(&[1, 1], Padding::Explicit(vec![0; 4]), None), &x, &w, None).unwrap();
         assert_eq!((y.dims(), f(&y)), (&[1, 1, 1, 3][..], vec![31., 73., 42.]));
         // Weight channels that do not match the input are refused.
         assert!(conv_transpose(
@@ -895,14 +801,8 @@ mod tests {
         let x = t(&[5], &[1., 2., 3., 4., 5.]);
         let c = CenterCropPadAttrs { axes: vec![0] };
         let shape = |n: i64| Tensor::from_vec(vec![1], vec![n]).unwrap();
-        assert_eq!(
-            f(&center_crop_pad(&c, &x, &shape(2)).unwrap()),
-            vec![2., 3.]
-        );
-        assert_eq!(
-            f(&center_crop_pad(&c, &x, &shape(3)).unwrap()),
-            vec![2., 3., 4.]
-        );
+        assert_eq!(f(&center_crop_pad(&c, &x, &shape(2)).unwrap()), vec![2., 3.]);
+        assert_eq!(f(&center_crop_pad(&c, &x, &shape(3)).unwrap()), vec![2., 3., 4.]);
         assert_eq!(
             f(&center_crop_pad(&c, &x, &shape(8)).unwrap()),
             vec![0., 1., 2., 3., 4., 5., 0., 0.]

@@ -38,7 +38,10 @@ pub(super) fn attention(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let softmax_precision = match a.int("softmax_precision")? {
         None => None,
         Some(code) => {
-            let d = i32::try_from(code).ok().and_then(dtype_from_onnx).filter(|d| d.is_float());
+            let d = i32::try_from(code)
+                .ok()
+                .and_then(dtype_from_onnx)
+                .filter(|d| d.is_float());
             Some(d.ok_or_else(|| format!("softmax_precision {code} is not a supported float type"))?)
         }
     };
@@ -52,7 +55,11 @@ pub(super) fn attention(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         softcap: a.float_or("softcap", 0.0)?,
         softmax_precision,
         left_window: if windows { window(cx, "left_window_size")? } else { None },
-        right_window: if windows { window(cx, "right_window_size")? } else { None },
+        right_window: if windows {
+            window(cx, "right_window_size")?
+        } else {
+            None
+        },
     };
     let q = im.req(cx, 0)?;
     if windows && im.ty(q).rank() == 4 && (attrs.q_num_heads.is_some() || attrs.kv_num_heads.is_some()) {
@@ -61,6 +68,9 @@ pub(super) fn attention(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let mut ops = vec![Some(q), Some(im.req(cx, 1)?), Some(im.req(cx, 2)?)];
     for i in 3..7 {
         ops.push(im.input(cx, i)?);
+    }
+    while ops.last() == Some(&None) {
+        ops.pop();
     }
     im.emit(&cx.name, Op::Attention(attrs), ops)
 }
@@ -77,6 +87,11 @@ pub(super) fn rotary(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         rotary_dim,
         num_heads: heads(cx, "num_heads")?,
     };
-    let ops = vec![Some(im.req(cx, 0)?), Some(im.req(cx, 1)?), Some(im.req(cx, 2)?), im.input(cx, 3)?];
+    let ops = vec![
+        Some(im.req(cx, 0)?),
+        Some(im.req(cx, 1)?),
+        Some(im.req(cx, 2)?),
+        im.input(cx, 3)?,
+    ];
     im.emit(&cx.name, Op::RotaryEmbedding(attrs), ops)
 }

@@ -88,18 +88,26 @@ pub(super) fn activation(im: &mut Importer, cx: &NodeCx) -> ImportResult {
             negative: a.bool_or("detect_negative", true)?,
             positive: a.bool_or("detect_positive", true)?,
         },
-        "LeakyRelu" => UnaryOp::LeakyRelu { alpha: a.float_or("alpha", 0.01)? },
-        "Elu" => UnaryOp::Elu { alpha: a.float_or("alpha", 1.0)? },
+        "LeakyRelu" => UnaryOp::LeakyRelu {
+            alpha: a.float_or("alpha", 0.01)?,
+        },
+        "Elu" => UnaryOp::Elu {
+            alpha: a.float_or("alpha", 1.0)?,
+        },
         "Selu" => UnaryOp::Selu {
             alpha: a.float_or("alpha", 1.673_263_2)?,
             gamma: a.float_or("gamma", 1.050_701)?,
         },
-        "Celu" => UnaryOp::Celu { alpha: a.float_or("alpha", 1.0)? },
+        "Celu" => UnaryOp::Celu {
+            alpha: a.float_or("alpha", 1.0)?,
+        },
         "HardSigmoid" => UnaryOp::HardSigmoid {
             alpha: a.float_or("alpha", 0.2)?,
             beta: a.float_or("beta", 0.5)?,
         },
-        "ThresholdedRelu" => UnaryOp::ThresholdedRelu { alpha: a.float_or("alpha", 1.0)? },
+        "ThresholdedRelu" => UnaryOp::ThresholdedRelu {
+            alpha: a.float_or("alpha", 1.0)?,
+        },
         "Gelu" => UnaryOp::Gelu {
             tanh: match a.string_or("approximate", "none")?.as_str() {
                 "none" => false,
@@ -111,7 +119,9 @@ pub(super) fn activation(im: &mut Importer, cx: &NodeCx) -> ImportResult {
             bias: a.float_or("bias", 0.0)?,
             lambd: a.float_or("lambd", 0.5)?,
         },
-        "Swish" => UnaryOp::Swish { alpha: a.float_or("alpha", 1.0)? },
+        "Swish" => UnaryOp::Swish {
+            alpha: a.float_or("alpha", 1.0)?,
+        },
         other => return Err(format!("`{other}` is not an activation")),
     };
     unary(im, cx, op)
@@ -224,7 +234,11 @@ pub(super) fn identity(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         vec![Some(x)],
     )?;
     let one = lightos_ir::Tensor::from_bools(vec![1], &[true]).map_err(|e| e.to_string())?;
-    let mask = im.emit1(&format!("{}/mask", cx.name), Op::ConstantOfShape(one), vec![Some(shape)])?;
+    let mask = im.emit1(
+        &format!("{}/mask", cx.name),
+        Op::ConstantOfShape(one),
+        vec![Some(shape)],
+    )?;
     debug_assert_eq!(im.ty(mask).dtype, DType::Bool);
     Ok(vec![y, mask])
 }

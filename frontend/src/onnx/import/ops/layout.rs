@@ -2,8 +2,8 @@
 
 use lightos_ir::infer::normalize_axis;
 use lightos_ir::{
-    AxisAttr, DepthToSpaceAttrs, EyeLikeAttrs, Op, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs,
-    SplitAttrs, Tensor, TransposeAttrs, TriluAttrs,
+    AxisAttr, DepthToSpaceAttrs, EyeLikeAttrs, Op, PadAttrs, PadMode, ReshapeAttrs, ShapeAttrs, SplitAttrs, Tensor,
+    TransposeAttrs, TriluAttrs,
 };
 
 use super::super::context::{ImportResult, Importer, NodeCx};
@@ -31,7 +31,13 @@ pub(super) fn flatten(im: &mut Importer, cx: &NodeCx) -> ImportResult {
 }
 
 /// An operand that was an `ints` attribute before `since`: made a constant then.
-fn ints_operand(im: &mut Importer, cx: &NodeCx, attr: &str, index: usize, since: i64) -> Result<Option<lightos_ir::ValueId>, String> {
+fn ints_operand(
+    im: &mut Importer,
+    cx: &NodeCx,
+    attr: &str,
+    index: usize,
+    since: i64,
+) -> Result<Option<lightos_ir::ValueId>, String> {
     if cx.opset < since {
         Ok(cx
             .attrs
@@ -46,7 +52,11 @@ fn ints_operand(im: &mut Importer, cx: &NodeCx, attr: &str, index: usize, since:
 pub(super) fn squeeze(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let x = im.req(cx, 0)?;
     let axes = ints_operand(im, cx, "axes", 1, 13)?;
-    let op = if cx.node.op_type == "Squeeze" { Op::Squeeze } else { Op::Unsqueeze };
+    let op = if cx.node.op_type == "Squeeze" {
+        Op::Squeeze
+    } else {
+        Op::Unsqueeze
+    };
     im.emit(&cx.name, op, vec![Some(x), axes])
 }
 
@@ -66,7 +76,11 @@ pub(super) fn concat(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let first = *inputs.first().ok_or("needs at least one operand")?;
     let axis = cx.attrs.int("axis")?.ok_or("attribute `axis` is required")?;
     let axis = normalize_axis(axis, im.ty(first).rank()).map_err(|e| e.0)?;
-    im.emit(&cx.name, Op::Concat(AxisAttr { axis }), inputs.into_iter().map(Some).collect())
+    im.emit(
+        &cx.name,
+        Op::Concat(AxisAttr { axis }),
+        inputs.into_iter().map(Some).collect(),
+    )
 }
 
 /// `Split`: sizes are an attribute before opset 13 and an operand since.
@@ -122,7 +136,9 @@ pub(super) fn direct(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         "Size" => Op::Size,
         other => return Err(format!("`{other}` has no direct form")),
     };
-    let ops = (0..cx.input_count()).map(|i| im.input(cx, i)).collect::<Result<_, _>>()?;
+    let ops = (0..cx.input_count())
+        .map(|i| im.input(cx, i))
+        .collect::<Result<_, _>>()?;
     im.emit(&cx.name, op, ops)
 }
 
@@ -140,7 +156,11 @@ pub(super) fn pad(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         let pads = cx.attrs.ints("pads")?.ok_or("attribute `pads` is required")?;
         let pads = im.const_i64s(&format!("{}/pads", cx.name), &pads);
         let dtype = im.ty(x).dtype;
-        let value = im.const_scalar(&format!("{}/value", cx.name), dtype, f64::from(cx.attrs.float_or("value", 0.0)?))?;
+        let value = im.const_scalar(
+            &format!("{}/value", cx.name),
+            dtype,
+            f64::from(cx.attrs.float_or("value", 0.0)?),
+        )?;
         vec![Some(x), Some(pads), Some(value), None]
     } else {
         vec![Some(x), Some(im.req(cx, 1)?), im.input(cx, 2)?, im.input(cx, 3)?]

@@ -39,7 +39,11 @@ pub(super) fn softmax_cross_entropy(im: &mut Importer, cx: &NodeCx) -> ImportRes
         axis: 1,
         flatten: false,
     };
-    let log_prob = im.emit1(&format!("{}_log_prob", cx.name), Op::Softmax(log_softmax), vec![Some(x)])?;
+    let log_prob = im.emit1(
+        &format!("{}_log_prob", cx.name),
+        Op::Softmax(log_softmax),
+        vec![Some(x)],
+    )?;
     let ops = vec![Some(log_prob), Some(im.req(cx, 1)?), im.input(cx, 2)?];
     let loss = im.emit1(&cx.name, Op::NllLoss(attrs), ops)?;
     Ok(vec![loss, log_prob])

@@ -10,10 +10,10 @@ mod nn;
 mod quant;
 mod random;
 mod recurrent;
-mod select;
-mod signal;
 mod reduce;
 mod scatter;
+mod select;
+mod signal;
 mod vision;
 
 use super::context::{ImportResult, Importer, NodeCx};
@@ -36,9 +36,8 @@ pub(crate) fn importer(op_type: &str) -> Option<ImportFn> {
         });
     }
     Some(match op_type {
-        "IsInf" | "LeakyRelu" | "Elu" | "Selu" | "Celu" | "HardSigmoid" | "ThresholdedRelu" | "Gelu" | "Shrink" | "Swish" => {
-            elementwise::activation
-        }
+        "IsInf" | "LeakyRelu" | "Elu" | "Selu" | "Celu" | "HardSigmoid" | "ThresholdedRelu" | "Gelu" | "Shrink"
+        | "Swish" => elementwise::activation,
         "Mod" => elementwise::modulo,
         "BitShift" => elementwise::bit_shift,
         "Sum" | "Max" | "Min" | "Mean" => elementwise::variadic,

@@ -3,7 +3,8 @@
 
 use lightos_ir::infer::normalize_axis;
 use lightos_ir::{
-    ConvAttrs, GemmAttrs, LayerNormAttrs, LpNormAttrs, NormAttrs, Op, Padding, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind,
+    ConvAttrs, GemmAttrs, LayerNormAttrs, LpNormAttrs, NormAttrs, Op, Padding, PoolAttrs, PoolKind, SoftmaxAttrs,
+    SoftmaxKind,
 };
 
 use super::super::context::{ImportResult, Importer, NodeCx};
@@ -49,7 +50,9 @@ fn window(cx: &NodeCx, kernel: Vec<usize>) -> Result<Window, String> {
         other => return Err(format!("unknown auto_pad `{other}`")),
     };
     if strides.len() != n || dilations.len() != n {
-        return Err(format!("strides {strides:?} or dilations {dilations:?} do not fit a {n}-d kernel"));
+        return Err(format!(
+            "strides {strides:?} or dilations {dilations:?} do not fit a {n}-d kernel"
+        ));
     }
     Ok(Window {
         kernel,
@@ -65,7 +68,14 @@ pub(super) fn conv(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let w = im.req(cx, 1)?;
     let kernel = match cx.attrs.usizes("kernel_shape")? {
         Some(k) => k,
-        None => im.ty(w).shape.dims().iter().skip(2).map(|d| d.fixed()).collect::<Option<Vec<_>>>()
+        None => im
+            .ty(w)
+            .shape
+            .dims()
+            .iter()
+            .skip(2)
+            .map(|d| d.fixed())
+            .collect::<Option<Vec<_>>>()
             .ok_or("kernel_shape is missing and the weight's spatial dims are not fixed")?,
     };
     let win = window(cx, kernel)?;
@@ -100,7 +110,9 @@ pub(super) fn pool(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         },
         _ => PoolKind::Lp { p: lp_order(cx)? },
     };
-    let kernel = a.usizes("kernel_shape")?.ok_or("attribute `kernel_shape` is required")?;
+    let kernel = a
+        .usizes("kernel_shape")?
+        .ok_or("attribute `kernel_shape` is required")?;
     let win = window(cx, kernel)?;
     let attrs = PoolAttrs {
         kind,
@@ -127,7 +139,9 @@ pub(super) fn global_pool(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let x = im.req(cx, 0)?;
     let kind = match cx.node.op_type.as_str() {
         "GlobalMaxPool" => PoolKind::Max,
-        "GlobalAveragePool" => PoolKind::Average { count_include_pad: false },
+        "GlobalAveragePool" => PoolKind::Average {
+            count_include_pad: false,
+        },
         _ => PoolKind::Lp { p: lp_order(cx)? },
     };
     im.emit(&cx.name, Op::GlobalPool(kind), vec![Some(x)])

@@ -22,7 +22,11 @@ pub(super) fn dtype_attr(code: i64, name: &str) -> Result<DType, String> {
 /// axis does not matter then), else `axis` normalized against the data's rank.
 fn quant_axis(im: &Importer, cx: &NodeCx, x: ValueId, scale: ValueId) -> Result<usize, String> {
     let axis = cx.attrs.int_or("axis", 1)?;
-    let per_tensor = im.ty(scale).shape.as_fixed().is_some_and(|d| d.iter().product::<usize>() == 1);
+    let per_tensor = im
+        .ty(scale)
+        .shape
+        .as_fixed()
+        .is_some_and(|d| d.iter().product::<usize>() == 1);
     if per_tensor {
         return Ok(0);
     }
@@ -46,7 +50,10 @@ pub(super) fn quantize_linear(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     };
     let to = match (zp, output_dtype) {
         (Some(z), Some(d)) if im.ty(z).dtype != d => {
-            return Err(format!("output_dtype {d} differs from the zero point's dtype {}", im.ty(z).dtype))
+            return Err(format!(
+                "output_dtype {d} differs from the zero point's dtype {}",
+                im.ty(z).dtype
+            ))
         }
         (Some(z), _) => im.ty(z).dtype,
         (None, Some(d)) => d,
@@ -94,7 +101,12 @@ pub(super) fn dynamic_quantize_linear(im: &mut Importer, cx: &NodeCx) -> ImportR
 
 /// `MatMulInteger`.
 pub(super) fn matmul_integer(im: &mut Importer, cx: &NodeCx) -> ImportResult {
-    let ops = vec![Some(im.req(cx, 0)?), Some(im.req(cx, 1)?), im.input(cx, 2)?, im.input(cx, 3)?];
+    let ops = vec![
+        Some(im.req(cx, 0)?),
+        Some(im.req(cx, 1)?),
+        im.input(cx, 2)?,
+        im.input(cx, 3)?,
+    ];
     im.emit(&cx.name, Op::MatMulInteger, ops)
 }
 
@@ -118,7 +130,9 @@ fn conv_attrs(im: &Importer, cx: &NodeCx, w: ValueId) -> Result<ConvAttrs, Strin
     let strides = a.usizes("strides")?.unwrap_or_else(|| vec![1; n]);
     let dilations = a.usizes("dilations")?.unwrap_or_else(|| vec![1; n]);
     if strides.len() != n || dilations.len() != n {
-        return Err(format!("strides {strides:?} or dilations {dilations:?} do not fit a {n}-d kernel"));
+        return Err(format!(
+            "strides {strides:?} or dilations {dilations:?} do not fit a {n}-d kernel"
+        ));
     }
     let padding = match a.string_or("auto_pad", "NOTSET")?.as_str() {
         "NOTSET" => Padding::Explicit(a.usizes("pads")?.unwrap_or_else(|| vec![0; 2 * n])),
@@ -149,7 +163,13 @@ pub(super) fn conv_integer(im: &mut Importer, cx: &NodeCx) -> ImportResult {
 /// `QLinearMatMul`: eight operands (the zero points may be absent).
 pub(super) fn qlinear_matmul(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let ops = (0..8)
-        .map(|i| if matches!(i, 2 | 5 | 7) { im.input(cx, i) } else { im.req(cx, i).map(Some) })
+        .map(|i| {
+            if matches!(i, 2 | 5 | 7) {
+                im.input(cx, i)
+            } else {
+                im.req(cx, i).map(Some)
+            }
+        })
         .collect::<Result<Vec<_>, _>>()?;
     im.emit(&cx.name, Op::QLinearMatMul, ops)
 }
@@ -157,7 +177,13 @@ pub(super) fn qlinear_matmul(im: &mut Importer, cx: &NodeCx) -> ImportResult {
 /// `QLinearConv`: nine operands (the zero points and the bias may be absent).
 pub(super) fn qlinear_conv(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let ops = (0..9)
-        .map(|i| if matches!(i, 2 | 5 | 7 | 8) { im.input(cx, i) } else { im.req(cx, i).map(Some) })
+        .map(|i| {
+            if matches!(i, 2 | 5 | 7 | 8) {
+                im.input(cx, i)
+            } else {
+                im.req(cx, i).map(Some)
+            }
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let w = ops[3].ok_or("operand 3 is required but missing")?;
     let attrs = conv_attrs(im, cx, w)?;

@@ -2,9 +2,7 @@
 //! forms, `Bernoulli` and `Multinomial`. The values come from the reference backend's own
 //! documented generator, so they differ from other frameworks' for the same seed.
 
-use lightos_ir::{
-    BernoulliAttrs, DType, MultinomialAttrs, Op, RandomAttrs, RandomDist, RandomLikeAttrs,
-};
+use lightos_ir::{BernoulliAttrs, DType, MultinomialAttrs, Op, RandomAttrs, RandomDist, RandomLikeAttrs};
 
 use super::super::context::{ImportResult, Importer, NodeCx};
 use crate::onnx::tensor::dtype_from_onnx;
@@ -42,10 +40,7 @@ pub(super) fn random(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let attrs = RandomAttrs {
         dist: dist(cx)?,
         dtype: dtype_attr(cx)?.unwrap_or(DType::F32),
-        shape: cx
-            .attrs
-            .usizes("shape")?
-            .ok_or("attribute `shape` is required")?,
+        shape: cx.attrs.usizes("shape")?.ok_or("attribute `shape` is required")?,
         seed: cx.attrs.float("seed")?,
     };
     im.emit(&cx.name, Op::Random(attrs), vec![])
@@ -76,8 +71,7 @@ pub(super) fn bernoulli(im: &mut Importer, cx: &NodeCx) -> ImportResult {
 pub(super) fn multinomial(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let size = cx.attrs.int_or("sample_size", 1)?;
     let attrs = MultinomialAttrs {
-        sample_size: usize::try_from(size)
-            .map_err(|_| format!("sample_size {size} is negative"))?,
+        sample_size: usize::try_from(size).map_err(|_| format!("sample_size {size} is negative"))?,
         dtype: dtype_attr(cx)?.unwrap_or(DType::I32),
         seed: cx.attrs.float("seed")?,
     };

@@ -12,10 +12,7 @@ fn activation_names(cx: &NodeCx) -> Result<Option<Vec<String>>, String> {
     };
     a.strings
         .iter()
-        .map(|s| {
-            String::from_utf8(s.clone())
-                .map_err(|_| "attribute `activations` is not UTF-8".to_string())
-        })
+        .map(|s| String::from_utf8(s.clone()).map_err(|_| "attribute `activations` is not UTF-8".to_string()))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
@@ -26,11 +23,7 @@ fn activation_names(cx: &NodeCx) -> Result<Option<Vec<String>>, String> {
 /// take the parameter (as onnxruntime reads them); missing ones get the defaults. When a
 /// bidirectional layer lists only one direction's activations, the reverse direction
 /// uses the same.
-fn activations(
-    cx: &NodeCx,
-    cell: RnnCell,
-    direction: RnnDirection,
-) -> Result<Vec<RnnActivation>, String> {
+fn activations(cx: &NodeCx, cell: RnnCell, direction: RnnDirection) -> Result<Vec<RnnActivation>, String> {
     let per = cell.activation_count();
     let names = match activation_names(cx)? {
         Some(n) if !n.is_empty() => n,
@@ -54,8 +47,7 @@ fn activations(
     let (mut alpha, mut beta) = (alphas.into_iter(), betas.into_iter());
     let mut out = Vec::with_capacity(want);
     for name in &names {
-        let kind = RnnActivationKind::from_onnx(name)
-            .ok_or_else(|| format!("unknown activation `{name}`"))?;
+        let kind = RnnActivationKind::from_onnx(name).ok_or_else(|| format!("unknown activation `{name}`"))?;
         let mut act = RnnActivation::new(kind);
         if kind.uses_alpha() {
             if let Some(v) = alpha.next() {
@@ -123,11 +115,7 @@ pub(super) fn rnn(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         clip,
         batch_major: layout == 1,
     };
-    let slots = if matches!(cell, RnnCell::Lstm { .. }) {
-        8
-    } else {
-        6
-    };
+    let slots = if matches!(cell, RnnCell::Lstm { .. }) { 8 } else { 6 };
     if cx.input_count() > slots {
         return Err(format!(
             "{} takes at most {slots} inputs, got {}",

@@ -31,10 +31,9 @@ pub(super) fn reduce(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     };
     let x = im.req(cx, 0)?;
     let axes = if cx.opset < axes_operand_since(kind) {
-        match cx.attrs.ints("axes")? {
-            Some(axes) => Some(im.const_i64s(&format!("{}/axes", cx.name), &axes)),
-            None => None,
-        }
+        cx.attrs
+            .ints("axes")?
+            .map(|axes| im.const_i64s(&format!("{}/axes", cx.name), &axes))
     } else {
         im.input(cx, 1)?
     };
@@ -66,7 +65,11 @@ pub(super) fn cum_sum(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         reverse: cx.attrs.bool_or("reverse", false)?,
     };
     let ops = vec![Some(im.req(cx, 0)?), Some(im.req(cx, 1)?)];
-    let op = if cx.node.op_type == "CumProd" { Op::CumProd(attrs) } else { Op::CumSum(attrs) };
+    let op = if cx.node.op_type == "CumProd" {
+        Op::CumProd(attrs)
+    } else {
+        Op::CumSum(attrs)
+    };
     im.emit(&cx.name, op, ops)
 }
 

@@ -38,7 +38,9 @@ pub(super) fn scatter_elements(im: &mut Importer, cx: &NodeCx) -> ImportResult {
 /// `ScatterND`.
 pub(super) fn scatter_nd(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let ops = scatter_operands(im, cx)?;
-    let attrs = ScatterNdAttrs { reduction: reduction(cx)? };
+    let attrs = ScatterNdAttrs {
+        reduction: reduction(cx)?,
+    };
     im.emit(&cx.name, Op::ScatterNd(attrs), ops)
 }
 

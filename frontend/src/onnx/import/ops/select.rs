@@ -7,11 +7,7 @@ use lightos_ir::{NmsAttrs, Op, ReverseSequenceAttrs, TfIdfAttrs, TfIdfMode, Uniq
 use super::super::context::{ImportResult, Importer, NodeCx};
 
 /// The node's present-or-absent operands from slot `from` on, trailing absent ones dropped.
-fn operands(
-    im: &Importer,
-    cx: &NodeCx,
-    from: usize,
-) -> Result<Vec<Option<lightos_ir::ValueId>>, String> {
+fn operands(im: &Importer, cx: &NodeCx, from: usize) -> Result<Vec<Option<lightos_ir::ValueId>>, String> {
     let mut ops = Vec::new();
     for i in from..cx.input_count() {
         ops.push(im.input(cx, i)?);
@@ -44,11 +40,7 @@ pub(super) fn unique(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         Some(a) => Some(normalize_axis(a, im.ty(x).rank()).map_err(|e| e.0)?),
     };
     let sorted = cx.attrs.int_or("sorted", 1)? != 0;
-    im.emit(
-        &cx.name,
-        Op::Unique(UniqueAttrs { axis, sorted }),
-        vec![Some(x)],
-    )
+    im.emit(&cx.name, Op::Unique(UniqueAttrs { axis, sorted }), vec![Some(x)])
 }
 
 /// `ReverseSequence`.
@@ -63,11 +55,7 @@ pub(super) fn reverse_sequence(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         batch_axis: axis("batch_axis", 1)?,
         time_axis: axis("time_axis", 0)?,
     };
-    im.emit(
-        &cx.name,
-        Op::ReverseSequence(attrs),
-        vec![Some(x), Some(lens)],
-    )
+    im.emit(&cx.name, Op::ReverseSequence(attrs), vec![Some(x), Some(lens)])
 }
 
 /// `TfIdfVectorizer` with `pool_int64s`; string pools are refused.
@@ -89,9 +77,7 @@ pub(super) fn tf_idf_vectorizer(im: &mut Importer, cx: &NodeCx) -> ImportResult 
         None => return Err("attribute `mode` is required".into()),
     };
     let size = |name: &str| -> Result<usize, String> {
-        let v = a
-            .int(name)?
-            .ok_or_else(|| format!("attribute `{name}` is required"))?;
+        let v = a.int(name)?.ok_or_else(|| format!("attribute `{name}` is required"))?;
         usize::try_from(v).map_err(|_| format!("attribute `{name}` is negative: {v}"))
     };
     let attrs = TfIdfAttrs {
@@ -105,9 +91,7 @@ pub(super) fn tf_idf_vectorizer(im: &mut Importer, cx: &NodeCx) -> ImportResult 
         ngram_indexes: a
             .usizes("ngram_indexes")?
             .ok_or("attribute `ngram_indexes` is required")?,
-        pool: a
-            .ints("pool_int64s")?
-            .ok_or("attribute `pool_int64s` is required")?,
+        pool: a.ints("pool_int64s")?.ok_or("attribute `pool_int64s` is required")?,
         weights: a.floats("weights")?.unwrap_or_default(),
     };
     let x = im.req(cx, 0)?;

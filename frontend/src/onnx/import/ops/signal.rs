@@ -36,10 +36,7 @@ pub(super) fn dft(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let len = im.input(cx, 1)?;
     let axis = if cx.opset < 20 {
         let axis = cx.attrs.int_or("axis", 1)?;
-        Some(im.constant(
-            &format!("{}_axis", cx.name),
-            lightos_ir::Tensor::scalar(axis),
-        ))
+        Some(im.constant(&format!("{}_axis", cx.name), lightos_ir::Tensor::scalar(axis)))
     } else {
         im.input(cx, 2)?
     };
@@ -89,8 +86,6 @@ pub(super) fn mel_weight_matrix(im: &mut Importer, cx: &NodeCx) -> ImportResult 
     let attrs = MelWeightMatrixAttrs {
         dtype: output_dtype(cx)?,
     };
-    let ops = (0..5)
-        .map(|i| im.req(cx, i).map(Some))
-        .collect::<Result<Vec<_>, _>>()?;
+    let ops = (0..5).map(|i| im.req(cx, i).map(Some)).collect::<Result<Vec<_>, _>>()?;
     im.emit(&cx.name, Op::MelWeightMatrix(attrs), ops)
 }

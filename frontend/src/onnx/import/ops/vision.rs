@@ -4,10 +4,9 @@
 
 use lightos_ir::infer::normalize_axes;
 use lightos_ir::{
-    AffineGridAttrs, AspectPolicy, CenterCropPadAttrs, Col2ImAttrs, ConvTransposeAttrs,
-    CoordTransform, DeformConvAttrs, GridMode, GridPadding, GridSampleAttrs, LrnAttrs,
-    MaxPoolIndicesAttrs, MaxUnpoolAttrs, NearestMode, Op, Padding, ResizeAttrs, ResizeMode,
-    RoiAlignAttrs, Tensor, ValueId,
+    AffineGridAttrs, AspectPolicy, CenterCropPadAttrs, Col2ImAttrs, ConvTransposeAttrs, CoordTransform,
+    DeformConvAttrs, GridMode, GridPadding, GridSampleAttrs, LrnAttrs, MaxPoolIndicesAttrs, MaxUnpoolAttrs,
+    NearestMode, Op, Padding, ResizeAttrs, ResizeMode, RoiAlignAttrs, Tensor, ValueId,
 };
 
 use super::super::context::{ImportResult, Importer, NodeCx};
@@ -39,9 +38,7 @@ pub(super) fn conv_transpose(im: &mut Importer, cx: &NodeCx) -> ImportResult {
             .ok_or("kernel_shape is missing and the weight's spatial dims are not fixed")?,
     };
     if kernel.len() != n {
-        return Err(format!(
-            "kernel_shape {kernel:?} does not fit a {n}-d input"
-        ));
+        return Err(format!("kernel_shape {kernel:?} does not fit a {n}-d input"));
     }
     let list = |name: &str, default: usize| -> Result<Vec<usize>, String> {
         let v = a.usizes(name)?.unwrap_or_else(|| vec![default; n]);
@@ -141,10 +138,7 @@ pub(super) fn resize(im: &mut Importer, cx: &NodeCx) -> ImportResult {
             vec![Some(x), None, Some(scales), None],
         );
     }
-    let coord = match a
-        .string_or("coordinate_transformation_mode", "half_pixel")?
-        .as_str()
-    {
+    let coord = match a.string_or("coordinate_transformation_mode", "half_pixel")?.as_str() {
         "half_pixel" => CoordTransform::HalfPixel,
         "half_pixel_symmetric" => CoordTransform::HalfPixelSymmetric,
         "pytorch_half_pixel" => CoordTransform::PytorchHalfPixel,
@@ -187,10 +181,7 @@ pub(super) fn resize(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     };
     // The roi only matters to tf_crop_and_resize; elsewhere it is often an empty placeholder.
     let roi = match coord {
-        CoordTransform::TfCropAndResize => Some(
-            im.input(cx, 1)?
-                .ok_or("tf_crop_and_resize needs a roi operand")?,
-        ),
+        CoordTransform::TfCropAndResize => Some(im.input(cx, 1)?.ok_or("tf_crop_and_resize needs a roi operand")?),
         _ => None,
     };
     // Sizes win over scales; an empty sizes next to scales is not given.
@@ -199,11 +190,7 @@ pub(super) fn resize(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         (_, Some(z)) => (None, Some(z)),
         (s, None) => (s, None),
     };
-    im.emit(
-        &cx.name,
-        Op::Resize(attrs),
-        vec![Some(x), roi, scales, sizes],
-    )
+    im.emit(&cx.name, Op::Resize(attrs), vec![Some(x), roi, scales, sizes])
 }
 
 /// `Upsample` (deprecated): `Resize` with the rules of opset 10; the scales are an
@@ -220,12 +207,8 @@ pub(super) fn upsample(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         let values = match a.floats("scales")? {
             Some(v) => v,
             None if rank == 4 => {
-                let h = a
-                    .float("height_scale")?
-                    .ok_or("attribute `scales` is required")?;
-                let w = a
-                    .float("width_scale")?
-                    .ok_or("attribute `scales` is required")?;
+                let h = a.float("height_scale")?.ok_or("attribute `scales` is required")?;
+                let w = a.float("width_scale")?.ok_or("attribute `scales` is required")?;
                 vec![1.0, 1.0, h, w]
             }
             None => return Err("attribute `scales` is required".into()),
@@ -254,10 +237,7 @@ fn spatial_rank(im: &Importer, cx: &NodeCx) -> Result<usize, String> {
     let x = im.req(cx, 0)?;
     let rank = im.ty(x).rank();
     if rank < 3 {
-        return Err(format!(
-            "needs an input of rank 3 or more, got {}",
-            im.ty(x)
-        ));
+        return Err(format!("needs an input of rank 3 or more, got {}", im.ty(x)));
     }
     Ok(rank - 2)
 }
@@ -280,9 +260,7 @@ pub(super) fn max_pool(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         .usizes("kernel_shape")?
         .ok_or("attribute `kernel_shape` is required")?;
     if kernel.len() != n {
-        return Err(format!(
-            "kernel_shape {kernel:?} does not fit a {n}-d input"
-        ));
+        return Err(format!("kernel_shape {kernel:?} does not fit a {n}-d input"));
     }
     let padding = match a.string_or("auto_pad", "NOTSET")?.as_str() {
         "NOTSET" => Padding::Explicit(spatial_list(cx, "pads", 2 * n, 0)?),
@@ -310,9 +288,7 @@ pub(super) fn max_unpool(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         .usizes("kernel_shape")?
         .ok_or("attribute `kernel_shape` is required")?;
     if kernel.len() != n {
-        return Err(format!(
-            "kernel_shape {kernel:?} does not fit a {n}-d input"
-        ));
+        return Err(format!("kernel_shape {kernel:?} does not fit a {n}-d input"));
     }
     let attrs = MaxUnpoolAttrs {
         kernel,
@@ -369,11 +345,7 @@ pub(super) fn col2im(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         pads: a.usizes("pads")?.unwrap_or_default(),
         strides: a.usizes("strides")?.unwrap_or_default(),
     };
-    let ops = vec![
-        Some(im.req(cx, 0)?),
-        Some(im.req(cx, 1)?),
-        Some(im.req(cx, 2)?),
-    ];
+    let ops = vec![Some(im.req(cx, 0)?), Some(im.req(cx, 1)?), Some(im.req(cx, 2)?)];
     im.emit(&cx.name, Op::Col2Im(attrs), ops)
 }
 
@@ -402,10 +374,7 @@ pub(super) fn roi_align(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     } else {
         "half_pixel"
     };
-    let half_pixel = match a
-        .string_or("coordinate_transformation_mode", default_coord)?
-        .as_str()
-    {
+    let half_pixel = match a.string_or("coordinate_transformation_mode", default_coord)?.as_str() {
         "half_pixel" => true,
         "output_half_pixel" => false,
         other => return Err(format!("unknown coordinate_transformation_mode `{other}`")),
@@ -427,11 +396,7 @@ pub(super) fn roi_align(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         spatial_scale: a.float_or("spatial_scale", 1.0)?,
         half_pixel,
     };
-    let ops = vec![
-        Some(im.req(cx, 0)?),
-        Some(im.req(cx, 1)?),
-        Some(im.req(cx, 2)?),
-    ];
+    let ops = vec![Some(im.req(cx, 0)?), Some(im.req(cx, 1)?), Some(im.req(cx, 2)?)];
     im.emit(&cx.name, Op::RoiAlign(attrs), ops)
 }
 
@@ -453,9 +418,7 @@ pub(super) fn deform_conv(im: &mut Importer, cx: &NodeCx) -> ImportResult {
             .ok_or("kernel_shape is missing and the weight's spatial dims are not fixed")?,
     };
     if kernel.len() != n {
-        return Err(format!(
-            "kernel_shape {kernel:?} does not fit a {n}-d input"
-        ));
+        return Err(format!("kernel_shape {kernel:?} does not fit a {n}-d input"));
     }
     let count = |name: &str| -> Result<usize, String> {
         let v = a.int_or(name, 1)?;

@@ -1,0 +1,124 @@
+"""Runs ONNX Runtime and `lightos-cc bench` side by side on this machine.
+
+Usage: python3 bench/compare.py [--iters N] [--threads 1,2] [--refs DIR]
+
+For the fixture models and the nine `light_*` models (copied by
+scripts/gen_model_refs.py into DIR, default target/model-refs-*), at each thread count,
+prints each model's median latency under ONNX Runtime (pip, same thread count, all
+graph optimizations) and under LightOS (CPU backend, fast mode), the ratio
+LightOS / ONNX Runtime, and LightOS's GFLOP/s (multiply-adds of Conv, ConvTranspose,
+Gemm and MatMul counted as 2 flops), then the geometric mean of the ratios.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import shape_inference
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CC = os.path.join(REPO, "target", "release", "lightos-cc")
+
+
+def flops(model_path):
+    """Multiply-add flops of the model's products and convolutions, from inferred shapes."""
+    model = shape_inference.infer_shapes(onnx.load(model_path))
+    shapes = {}
+    for v in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output):
+        dims = [d.dim_value for d in v.type.tensor_type.shape.dim]
+        shapes[v.name] = dims
+    for init in model.graph.initializer:
+        shapes[init.name] = list(init.dims)
+    total = 0
+    for node in model.graph.node:
+        out = shapes.get(node.output[0])
+        if not out or 0 in out:
+            continue
+        if node.op_type in ("Conv", "ConvTranspose"):
+            w = shapes.get(node.input[1])
+            if w:
+                per_out = math.prod(w[1:]) if node.op_type == "Conv" else w[0] * math.prod(w[2:])
+                total += 2 * math.prod(out) * per_out // (1 if node.op_type == "Conv" else out[1])
+        elif node.op_type in ("Gemm", "MatMul"):
+            a = shapes.get(node.input[0])
+            if a:
+                k = a[0] if node.op_type == "Gemm" and any(x.name == "transA" and x.i for x in node.attribute) else a[-1]
+                total += 2 * math.prod(out) * k
+    return total
+
+
+def ort_median(model_path, feeds, threads, iters):
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
+    sess.run(None, feeds)
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        sess.run(None, feeds)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1e3
+
+
+def lightos_median(model_path, inputs, threads, iters, work):
+    art = os.path.join(work, os.path.basename(model_path) + ".lart")
+    if not os.path.exists(art):
+        subprocess.run([CC, model_path, "-o", art], check=True)
+    args = [CC, "bench", art, "--iters", str(iters), "--threads", str(threads), "--json"]
+    for name, path in inputs:
+        args += ["--input", f"{name}={path}"]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["median_ms"]
+
+
+def models(refs):
+    fixtures = os.path.join(REPO, "tests", "data", "fixtures")
+    for name in ("digits_mlp", "digits_cnn", "lenet_bn", "tiny_transformer"):
+        yield name, os.path.join(fixtures, f"{name}.onnx"), os.path.join(fixtures, f"{name}_in.npy")
+    for path in sorted(glob.glob(os.path.join(refs, "light_*.onnx"))):
+        name = os.path.basename(path)[:-5]
+        yield name, path, os.path.join(refs, f"{name}_in.npy")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--iters", type=int, default=10)
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--refs", default=None)
+    a = p.parse_args()
+    refs = a.refs or next(iter(sorted(glob.glob(os.path.join(REPO, "target", "model-refs-*")))), None)
+    if not refs:
+        sys.exit("no model references: run scripts/test.sh (or scripts/gen_model_refs.py) first")
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "lightos-cc"], check=True, cwd=REPO)
+    with tempfile.TemporaryDirectory() as work:
+        for threads in [int(t) for t in a.threads.split(",")]:
+            print(f"threads={threads}")
+            print(f"{'model':28} {'ORT ms':>10} {'LightOS ms':>11} {'ratio':>7} {'GFLOP/s':>8}")
+            ratios = []
+            for name, model_path, input_path in models(refs):
+                sess_inputs = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"]).get_inputs()
+                inits = {i.name for i in onnx.load(model_path).graph.initializer}
+                data = [i for i in sess_inputs if i.name not in inits]
+                x = np.load(input_path)
+                feeds = {data[0].name: x}
+                ort_ms = ort_median(model_path, feeds, threads, a.iters)
+                ours_ms = lightos_median(model_path, [(data[0].name, input_path)], threads, a.iters, work)
+                gflops = flops(model_path) / (ours_ms * 1e6)
+                ratio = ours_ms / ort_ms
+                ratios.append(ratio)
+                print(f"{name:28} {ort_ms:10.3f} {ours_ms:11.3f} {ratio:7.2f} {gflops:8.2f}")
+            geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+            print(f"geometric mean ratio (LightOS / ONNX Runtime): {geo:.2f}\n")
+
+
+if __name__ == "__main__":
+    main()

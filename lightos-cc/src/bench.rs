@@ -1,0 +1,99 @@
+//! `lightos-cc bench`: latency and peak memory of an artifact.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use lightos_ir::{DType, Tensor};
+use lightos_runtime::model::Model;
+
+use crate::cli::{read_inputs, BenchArgs};
+use crate::error::CliError;
+
+/// Runs the benchmark and prints its result.
+pub fn bench_command(a: BenchArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    if a.iters == 0 {
+        return Err(CliError::Inputs("--iters must be at least 1".into()));
+    }
+    let model = Model::load(&a.artifact)?;
+    let backend = a.backend.backend(&model)?;
+    let inputs = if a.inputs.is_empty() {
+        seeded_inputs(&model)?
+    } else {
+        read_inputs(&model, &a.inputs)?
+    };
+    model.run_on(backend, &inputs)?;
+    let mut times: Vec<Duration> = Vec::with_capacity(a.iters);
+    for _ in 0..a.iters {
+        let start = Instant::now();
+        model.run_on(backend, &inputs)?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let median = if times.len() % 2 == 1 {
+        ms(times[times.len() / 2])
+    } else {
+        (ms(times[times.len() / 2 - 1]) + ms(times[times.len() / 2])) / 2.0
+    };
+    let min = ms(times[0]);
+    let peak = peak_rss_bytes();
+    let text = if a.json {
+        format!("{{\"median_ms\": {median:.4}, \"min_ms\": {min:.4}, \"peak_bytes\": {peak}}}\n")
+    } else {
+        format!(
+            "{}: median {median:.3} ms, min {min:.3} ms over {} runs; peak memory {peak} bytes\n",
+            a.artifact.display(),
+            a.iters
+        )
+    };
+    out.write_all(text.as_bytes()).map_err(|source| CliError::Io {
+        action: "write to",
+        path: "<stdout>".into(),
+        source,
+    })
+}
+
+/// Inputs of the model's (fixed) input shapes, uniform in [0, 1) from a fixed-seed
+/// generator (floats), or zeros (other dtypes).
+fn seeded_inputs(model: &Model) -> Result<Vec<Tensor>, CliError> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    model
+        .graph()
+        .inputs()
+        .iter()
+        .map(|port| {
+            let ty = model.graph().ty(port.value);
+            let dims = ty.shape.as_fixed().ok_or_else(|| {
+                CliError::Inputs(format!(
+                    "input \"{}\" has shape {}: give it with --input",
+                    port.name, ty.shape
+                ))
+            })?;
+            let n: usize = dims.iter().product();
+            let t = match ty.dtype {
+                DType::F32 => Tensor::from_vec(dims, (0..n).map(|_| next()).collect::<Vec<f32>>()),
+                d => Tensor::zeros(d, dims),
+            };
+            t.map_err(|e| CliError::Inputs(format!("input \"{}\": {e}", port.name)))
+        })
+        .collect()
+}
+
+/// The process's peak resident memory in bytes (Linux `VmHWM`), or 0 where unknown.
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
