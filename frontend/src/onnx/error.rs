@@ -290,6 +290,9 @@ pub enum OnnxError {
         /// Newest supported version.
         max: i64,
     },
+    /// The model imports no version of the default (ai.onnx) domain.
+    #[error("model imports no ai.onnx opset (its opset_import lists only other domains)")]
+    NoAiOnnxOpset,
     /// Ops with no importer, all of them at once.
     #[error("{} unsupported op(s): {}", ops.len(), format_unsupported(ops))]
     UnsupportedOps {

@@ -50,7 +50,16 @@ pub fn import_model_with(
     model_dir: Option<&Path>,
     options: &ImportOptions,
 ) -> Result<Graph, OnnxError> {
-    let opset = ai_onnx_opset(model)?;
+    let opset = match ai_onnx_opset(model) {
+        Ok(v) => v,
+        Err(e) => {
+            // A model of other domains only says more by naming its ops.
+            if let Some(graph) = model.graph.as_ref() {
+                check_supported(graph)?;
+            }
+            return Err(e);
+        }
+    };
     let graph = model.graph.as_ref().ok_or(OnnxError::MissingGraph)?;
     let ctx = match model_dir {
         Some(dir) => TensorContext::new(dir),
@@ -83,7 +92,7 @@ fn ai_onnx_opset(model: &ModelProto) -> Result<i64, OnnxError> {
             _ => {}
         }
     }
-    let version = opset.unwrap_or(0);
+    let version = opset.ok_or(OnnxError::NoAiOnnxOpset)?;
     if !(MIN_OPSET..=MAX_OPSET).contains(&version) {
         return Err(OnnxError::UnsupportedOpset {
             domain: "ai.onnx".into(),
