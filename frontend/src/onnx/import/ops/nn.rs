@@ -7,6 +7,7 @@ use lightos_ir::{
     SoftmaxKind,
 };
 
+use super::super::attrs::Attrs;
 use super::super::context::{ImportResult, Importer, NodeCx};
 
 /// `MatMul`.
@@ -62,12 +63,10 @@ fn window(cx: &NodeCx, kernel: Vec<usize>) -> Result<Window, String> {
     })
 }
 
-/// `Conv`: the kernel shape defaults to the weight's spatial dims.
-pub(super) fn conv(im: &mut Importer, cx: &NodeCx) -> ImportResult {
-    let x = im.req(cx, 0)?;
-    let w = im.req(cx, 1)?;
-    let kernel = match cx.attrs.usizes("kernel_shape")? {
-        Some(k) => k,
+/// The `kernel_shape` attribute, or else the weight `w`'s spatial dims.
+pub(super) fn kernel_shape(im: &Importer, w: lightos_ir::ValueId, attrs: &Attrs) -> Result<Vec<usize>, String> {
+    match attrs.usizes("kernel_shape")? {
+        Some(k) => Ok(k),
         None => im
             .ty(w)
             .shape
@@ -76,8 +75,15 @@ pub(super) fn conv(im: &mut Importer, cx: &NodeCx) -> ImportResult {
             .skip(2)
             .map(|d| d.fixed())
             .collect::<Option<Vec<_>>>()
-            .ok_or("kernel_shape is missing and the weight's spatial dims are not fixed")?,
-    };
+            .ok_or_else(|| "kernel_shape is missing and the weight's spatial dims are not fixed".to_string()),
+    }
+}
+
+/// `Conv`: the kernel shape defaults to the weight's spatial dims.
+pub(super) fn conv(im: &mut Importer, cx: &NodeCx) -> ImportResult {
+    let x = im.req(cx, 0)?;
+    let w = im.req(cx, 1)?;
+    let kernel = kernel_shape(im, w, &cx.attrs)?;
     let win = window(cx, kernel)?;
     let group = cx.attrs.int_or("group", 1)?;
     let attrs = ConvAttrs {

@@ -114,18 +114,7 @@ pub(super) fn matmul_integer(im: &mut Importer, cx: &NodeCx) -> ImportResult {
 /// defaults to the spatial dims of the weight `w`.
 fn conv_attrs(im: &Importer, cx: &NodeCx, w: ValueId) -> Result<ConvAttrs, String> {
     let a = &cx.attrs;
-    let kernel = match a.usizes("kernel_shape")? {
-        Some(k) => k,
-        None => im
-            .ty(w)
-            .shape
-            .dims()
-            .iter()
-            .skip(2)
-            .map(|d| d.fixed())
-            .collect::<Option<Vec<_>>>()
-            .ok_or("kernel_shape is missing and the weight's spatial dims are not fixed")?,
-    };
+    let kernel = super::nn::kernel_shape(im, w, a)?;
     let n = kernel.len();
     let strides = a.usizes("strides")?.unwrap_or_else(|| vec![1; n]);
     let dilations = a.usizes("dilations")?.unwrap_or_else(|| vec![1; n]);

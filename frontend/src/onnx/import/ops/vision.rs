@@ -25,18 +25,7 @@ pub(super) fn conv_transpose(im: &mut Importer, cx: &NodeCx) -> ImportResult {
         ));
     }
     let n = rank - 2;
-    let kernel = match a.usizes("kernel_shape")? {
-        Some(k) => k,
-        None => im
-            .ty(w)
-            .shape
-            .dims()
-            .iter()
-            .skip(2)
-            .map(|d| d.fixed())
-            .collect::<Option<Vec<_>>>()
-            .ok_or("kernel_shape is missing and the weight's spatial dims are not fixed")?,
-    };
+    let kernel = super::nn::kernel_shape(im, w, a)?;
     if kernel.len() != n {
         return Err(format!("kernel_shape {kernel:?} does not fit a {n}-d input"));
     }
@@ -405,18 +394,7 @@ pub(super) fn deform_conv(im: &mut Importer, cx: &NodeCx) -> ImportResult {
     let n = spatial_rank(im, cx)?;
     let w = im.req(cx, 1)?;
     let a = &cx.attrs;
-    let kernel = match a.usizes("kernel_shape")? {
-        Some(k) => k,
-        None => im
-            .ty(w)
-            .shape
-            .dims()
-            .iter()
-            .skip(2)
-            .map(|d| d.fixed())
-            .collect::<Option<Vec<_>>>()
-            .ok_or("kernel_shape is missing and the weight's spatial dims are not fixed")?,
-    };
+    let kernel = super::nn::kernel_shape(im, w, a)?;
     if kernel.len() != n {
         return Err(format!("kernel_shape {kernel:?} does not fit a {n}-d input"));
     }
