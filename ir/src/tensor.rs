@@ -157,6 +157,31 @@ impl Tensor {
         Tensor::from_bytes(T::DTYPE, dims, bytemuck::cast_slice(&data))
     }
 
+    /// A tensor taking ownership of `words`, 8-byte words whose first bytes are the
+    /// elements' little-endian bytes (no copy); `words` must have exactly the words the
+    /// dtype and dims need (the bytes past the elements are ignored). For the narrow
+    /// dtypes every element byte must be valid.
+    pub fn from_words(dtype: DType, dims: Vec<usize>, words: Vec<u64>) -> Result<Tensor, TensorError> {
+        let len = byte_size(&dims, dtype.size_bytes())?;
+        if words.len() != len.div_ceil(8) {
+            return Err(TensorError::LengthMismatch {
+                dtype,
+                dims: format_dims(&dims),
+                expected: len,
+                actual: words.len().saturating_mul(8),
+            });
+        }
+        check_elements(dtype, &bytemuck::cast_slice::<u64, u8>(&words)[..len])?;
+        Ok(Tensor {
+            dtype,
+            dims,
+            storage: Storage::Heap {
+                words: Arc::new(words),
+                len,
+            },
+        })
+    }
+
     /// A boolean tensor from `bool`s.
     pub fn from_bools(dims: Vec<usize>, data: &[bool]) -> Result<Tensor, TensorError> {
         let bytes: Vec<u8> = data.iter().map(|&b| b as u8).collect();

@@ -19,6 +19,9 @@ use crate::kernel::{
     ReduceOp, ReduceOrder, ScalarType, Schedule, Stmt, UnaryOp,
 };
 
+#[path = "simd.rs"]
+mod simd;
+
 /// The most partials a tree reduction may have.
 const MAX_LANES: usize = 64;
 
@@ -49,7 +52,12 @@ fn clif(ty: ScalarType) -> Type {
 }
 
 /// Compiles a verified kernel; returns the machine code (entry at offset 0).
-pub(super) fn compile(isa: &dyn TargetIsa, kernel: &Kernel, callees: &[(String, ScalarType, usize)]) -> Res<Vec<u8>> {
+pub(super) fn compile(
+    isa: &dyn TargetIsa,
+    kernel: &Kernel,
+    callees: &[(String, ScalarType, usize)],
+    simd: bool,
+) -> Res<Vec<u8>> {
     let backend = |detail: String| WriterError::Backend {
         kernel: kernel.name.clone(),
         detail,
@@ -90,6 +98,7 @@ pub(super) fn compile(isa: &dyn TargetIsa, kernel: &Kernel, callees: &[(String, 
             vars: HashMap::new(),
             locals: HashMap::new(),
             local_types: HashMap::new(),
+            simd,
         };
         e.block(&kernel.body)?;
         e.b.ins().return_(&[]);
@@ -129,6 +138,8 @@ struct Emitter<'k, 'f> {
     vars: HashMap<LoopVar, Value>,
     locals: HashMap<LocalId, Value>,
     local_types: HashMap<LocalId, ScalarType>,
+    /// Whether `vectorized` loops may use SIMD.
+    simd: bool,
 }
 
 impl Emitter<'_, '_> {
@@ -142,6 +153,25 @@ impl Emitter<'_, '_> {
     fn block(&mut self, stmts: &[Stmt]) -> Res {
         for s in stmts {
             match s {
+                Stmt::Loop(l)
+                    if self.simd
+                        && matches!(l.schedule, Schedule::Vectorized { .. })
+                        && l.trip >= simd::LANES
+                        && self.simd_ok(l.var, &l.body) =>
+                {
+                    let main = l.trip / simd::LANES * simd::LANES;
+                    let (var, body) = (l.var, &l.body);
+                    self.counted_loop(main, simd::LANES, &mut |e, i| {
+                        e.vars.insert(var, i);
+                        e.simd_block(var, body)
+                    })?;
+                    for u in main..l.trip {
+                        let v = self.b.ins().iconst(types::I64, u as i64);
+                        self.vars.insert(var, v);
+                        self.block(body)?;
+                    }
+                    self.vars.remove(&var);
+                }
                 Stmt::Loop(l) => {
                     let factor = match l.schedule {
                         Schedule::Unrolled { factor } => factor.clamp(1, MAX_UNROLL) as usize,

@@ -23,8 +23,10 @@
 //!   Cranelift never contracts a multiply and an add into a fused multiply-add, never
 //!   reassociates, and NaN canonicalization is off, so results are the reference's bits.
 //!   FMA is not enabled even where the host has it.
-//! - Schedules: `parallel` and `vectorized` loops run serially here (a correct
-//!   implementation of both marks; threads and SIMD come later), `unrolled(f)` loops are
+//! - Schedules: `parallel` loops run serially here (threads come later); `vectorized`
+//!   loops run four 32-bit lanes at a time where their body allows it (see `simd.rs`:
+//!   unit-stride or invariant accesses, `f32`/`i32` values, operations whose lanes give
+//!   the scalar bits), with a scalar remainder, and serially otherwise; `unrolled(f)` loops are
 //!   unrolled `min(f, 16)` times with a straight-line remainder. Tree reductions keep
 //!   their partials in registers (unrolled by the lane count along the innermost axis, or
 //!   rotated per term where the innermost trip count is not a multiple of it).
@@ -99,6 +101,7 @@ pub struct CpuTarget {
     triple: String,
     features: Vec<String>,
     isa: OwnedTargetIsa,
+    simd: bool,
 }
 
 impl std::fmt::Debug for CpuTarget {
@@ -106,6 +109,7 @@ impl std::fmt::Debug for CpuTarget {
         f.debug_struct("CpuTarget")
             .field("triple", &self.triple)
             .field("features", &self.features)
+            .field("simd", &self.simd)
             .finish()
     }
 }
@@ -163,7 +167,15 @@ impl CpuTarget {
             triple: triple.to_string(),
             features: enabled,
             isa,
+            simd: true,
         })
+    }
+
+    /// The same target with SIMD for `vectorized` loops on (the default) or off (every
+    /// loop serial; for comparisons: the bits are the same either way).
+    pub fn with_simd(mut self, on: bool) -> CpuTarget {
+        self.simd = on;
+        self
     }
 
     /// The machine this runs on, with every supported feature it has.
@@ -226,13 +238,13 @@ impl CpuTarget {
                 }
             }
         }
-        let compiled =
-            catch_unwind(AssertUnwindSafe(|| emit::compile(&*self.isa, kernel, &callees))).map_err(|_| {
-                WriterError::Backend {
-                    kernel: kernel.name.clone(),
-                    detail: "the code generator panicked".into(),
-                }
-            })??;
+        let compiled = catch_unwind(AssertUnwindSafe(|| {
+            emit::compile(&*self.isa, kernel, &callees, self.simd)
+        }))
+        .map_err(|_| WriterError::Backend {
+            kernel: kernel.name.clone(),
+            detail: "the code generator panicked".into(),
+        })??;
         Ok(NativeKernelCode {
             name: kernel.name.clone(),
             triple: self.triple.clone(),
