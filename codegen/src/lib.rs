@@ -2,18 +2,24 @@
 //!
 //! For the reference target the code is the graph's canonical text (the `program`
 //! section) plus its weights (the `weights` section, each tensor 64-byte aligned so the
-//! runtime can read it in place).
+//! runtime can read it in place). Nodes the kernel IR covers also get native CPU code
+//! (the `code` section, see [`native_code`]) unless [`NativeTarget::Off`] is asked for.
 
 pub mod cranelift;
 pub mod kernel;
+pub mod native_code;
 
 use std::path::Path;
 
 use lightos_ir::{text, verify, Graph, VerifyError};
 use lightos_runtime::artifact::{ArtifactError, ArtifactWriter, SectionKind};
 use lightos_runtime::cpu::Mode;
-use lightos_runtime::model::{Manifest, PortInfo, WeightInfo, MANIFEST_VERSION, PROGRAM_SECTION, WEIGHTS_SECTION};
+use lightos_runtime::model::{
+    Manifest, PortInfo, WeightInfo, CODE_SECTION, MANIFEST_VERSION, PROGRAM_SECTION, WEIGHTS_SECTION,
+};
 use lightos_targets::Target;
+
+pub use native_code::{NativeCode, NativeTarget};
 
 /// Alignment of each weight inside the weight section.
 pub const WEIGHT_ALIGN: usize = 64;
@@ -27,6 +33,9 @@ pub enum CodegenError {
     /// The artifact could not be written.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// The native code target is not supported.
+    #[error("native code: {0}")]
+    Native(#[from] cranelift::WriterError),
 }
 
 /// The manifest and section payloads of a graph compiled for `targets`.
@@ -37,11 +46,33 @@ pub struct ArtifactParts {
     pub program: String,
     /// The weight section.
     pub weights: Vec<u8>,
+    /// The native code section payload (see [`lightos_runtime::native::encode_section`]);
+    /// `None` when there is no native code.
+    pub code: Option<Vec<u8>>,
+    /// The native code's kernels and node table (empty without native code).
+    pub native: NativeCode,
 }
 
-/// Lays out `graph` as artifact parts, compiled for `targets` in numerics `mode`.
+/// Lays out `graph` as artifact parts, compiled for `targets` in numerics `mode`, with
+/// native code for this machine ([`NativeTarget::Host`]).
 pub fn lower(graph: &Graph, targets: &[Target], mode: Mode) -> Result<ArtifactParts, CodegenError> {
+    lower_with(graph, targets, mode, &NativeTarget::Host)
+}
+
+/// Lays out `graph` as artifact parts, compiled for `targets` in numerics `mode`, with
+/// native code for `native`. The native kernels follow the strict numerics (the
+/// reference's bits), which `fast` also allows.
+pub fn lower_with(
+    graph: &Graph,
+    targets: &[Target],
+    mode: Mode,
+    native: &NativeTarget,
+) -> Result<ArtifactParts, CodegenError> {
     verify(graph)?;
+    let native = match native.cpu_target()? {
+        Some(t) => native_code::compile_graph(graph, &t),
+        None => NativeCode::default(),
+    };
     let mut weights = Vec::new();
     let mut infos = Vec::new();
     for (name, t) in text::weights(graph) {
@@ -74,11 +105,15 @@ pub fn lower(graph: &Graph, targets: &[Target], mode: Mode) -> Result<ArtifactPa
         targets: targets.iter().map(|t| t.name().to_string()).collect(),
         mode: mode.name().to_string(),
         weights: infos,
+        native: native.nodes.clone(),
     };
+    let code = (!native.kernels.is_empty()).then(|| lightos_runtime::native::encode_section(&native.kernels));
     Ok(ArtifactParts {
         manifest,
         program: text::print_graph(graph),
         weights,
+        code,
+        native,
     })
 }
 
@@ -89,6 +124,9 @@ impl ArtifactParts {
         let mut w = ArtifactWriter::new(manifest);
         w.add_section(PROGRAM_SECTION, SectionKind::Program, self.program.as_bytes());
         w.add_section(WEIGHTS_SECTION, SectionKind::Weights, self.weights.as_slice());
+        if let Some(code) = &self.code {
+            w.add_section(CODE_SECTION, SectionKind::Code, code.as_slice());
+        }
         w
     }
 

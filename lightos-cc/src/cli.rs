@@ -6,13 +6,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use lightos_codegen::NativeTarget;
 use lightos_runtime::artifact::Artifact;
 use lightos_runtime::backend::Backend;
 use lightos_runtime::cpu::Mode;
 use lightos_runtime::model::Model;
 use lightos_runtime::npy::{read_npy, write_npy};
 
-use crate::compile::{artifact_parts_with, compile, default_output, CompileOptions};
+use crate::compile::{artifact_parts_for, compile, default_output, CompileOptions};
 use crate::error::CliError;
 
 /// Compile an ONNX model into a LightOS artifact (.lart).
@@ -43,6 +44,25 @@ pub struct CompileArgs {
     /// and other orders but is still the same from run to run and for any thread count.
     #[arg(long = "mode", value_name = "MODE", default_value = "fast", value_parser = ["strict", "fast"])]
     pub mode: String,
+    /// Compile the native CPU kernels for this target triple (e.g.
+    /// aarch64-unknown-linux-gnu) instead of this machine; other machines run those nodes
+    /// on the reference kernels.
+    #[arg(long = "cpu-target", value_name = "TRIPLE", conflicts_with = "no_native")]
+    pub cpu_target: Option<String>,
+    /// Leave native CPU code out of the artifact.
+    #[arg(long = "no-native")]
+    pub no_native: bool,
+}
+
+impl CompileArgs {
+    /// The native code target these options select.
+    pub fn native_target(&self) -> NativeTarget {
+        match (&self.cpu_target, self.no_native) {
+            (_, true) => NativeTarget::Off,
+            (Some(t), false) => NativeTarget::Triple(t.clone()),
+            (None, false) => NativeTarget::Host,
+        }
+    }
 }
 
 /// The backend options shared by `run` and `bench`.
@@ -193,13 +213,14 @@ fn compile_command(a: CompileArgs, out: &mut dyn Write) -> Result<(), CliError> 
         write_out(out, &lightos_ir::text::print_graph(&compiled.graph))?;
     }
     let mode = Mode::from_name(&a.mode).unwrap_or_default();
+    let native = a.native_target();
     let output = match (a.output, emit_ir) {
         (Some(o), _) => Some(o),
         (None, false) => Some(default_output(&a.model)),
         (None, true) => None,
     };
     if let Some(path) = output {
-        artifact_parts_with(&compiled.graph, mode)?.write_to(&path)?;
+        artifact_parts_for(&compiled.graph, mode, &native)?.write_to(&path)?;
     }
     Ok(())
 }
@@ -279,6 +300,51 @@ fn port_line(p: &lightos_runtime::model::PortInfo) -> String {
     format!("  {}: {}[{}]\n", p.name, p.dtype, p.shape.join(", "))
 }
 
+/// The native code lines of `inspect`: node and kernel counts, targets, code bytes, and
+/// one line per kernel.
+fn describe_native(model: &Model) -> String {
+    let Some(p) = model.native_program() else {
+        return "native code: none\n".into();
+    };
+    let mut targets: Vec<String> = Vec::new();
+    for k in p.kernels() {
+        let t = if k.features.is_empty() {
+            k.triple.clone()
+        } else {
+            format!("{} (+{})", k.triple, k.features.join(",+"))
+        };
+        if !targets.contains(&t) {
+            targets.push(t);
+        }
+    }
+    let bytes: usize = p.kernels().iter().map(|k| k.code_bytes).sum();
+    let mut uses = vec![0usize; p.kernel_count()];
+    for n in &model.manifest().native {
+        if let Some(u) = uses.get_mut(n.kernel) {
+            *u += 1;
+        }
+    }
+    let mut s = format!(
+        "native code: {} nodes on {} distinct kernels, {bytes} bytes of code, target {}; {} of {} kernels run on this machine\n",
+        p.node_count(),
+        p.kernel_count(),
+        targets.join(", "),
+        p.loaded_count(),
+        p.kernel_count()
+    );
+    for (i, (k, n)) in p.kernels().iter().zip(&uses).enumerate() {
+        let status = match &k.status {
+            lightos_runtime::native::KernelStatus::Loaded => String::new(),
+            lightos_runtime::native::KernelStatus::Skipped(_) => ", not loaded here".into(),
+        };
+        s.push_str(&format!(
+            "  kernel {i} `{}`: {} bytes, {n} nodes{status}\n",
+            k.name, k.code_bytes
+        ));
+    }
+    s
+}
+
 /// The text `inspect` prints.
 fn describe(path: &Path, artifact: &Artifact, model: &Model) -> String {
     let m = model.manifest();
@@ -315,6 +381,7 @@ fn describe(path: &Path, artifact: &Artifact, model: &Model) -> String {
         )),
         Err(e) => s.push_str(&format!("memory plan: made at run time ({e})\n")),
     }
+    s.push_str(&describe_native(model));
     s.push_str("sections:\n");
     for sec in artifact.sections() {
         s.push_str(&format!(

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lightos_codegen::ArtifactParts;
+use lightos_codegen::{ArtifactParts, NativeTarget};
 use lightos_frontend::onnx::{import_model_with, load_model, ImportOptions};
 use lightos_ir::Graph;
 use lightos_passes::{default_pipeline, PassReport};
@@ -87,14 +87,22 @@ pub fn compile(path: &Path, options: &CompileOptions, print: &mut dyn FnMut(&str
     })
 }
 
-/// The artifact parts of a compiled graph, in the default numerics mode (fast).
+/// The artifact parts of a compiled graph, in the default numerics mode (fast), with
+/// native code for this machine.
 pub fn artifact_parts(graph: &Graph) -> Result<ArtifactParts, CliError> {
     artifact_parts_with(graph, Mode::Fast)
 }
 
-/// The artifact parts of a compiled graph for numerics `mode`.
+/// The artifact parts of a compiled graph for numerics `mode`, with native code for this
+/// machine.
 pub fn artifact_parts_with(graph: &Graph, mode: Mode) -> Result<ArtifactParts, CliError> {
-    Ok(lightos_codegen::lower(graph, &[Target::Reference], mode)?)
+    artifact_parts_for(graph, mode, &NativeTarget::Host)
+}
+
+/// The artifact parts of a compiled graph for numerics `mode`, with native code for
+/// `native` (a triple, this machine, or none).
+pub fn artifact_parts_for(graph: &Graph, mode: Mode, native: &NativeTarget) -> Result<ArtifactParts, CliError> {
+    Ok(lightos_codegen::lower_with(graph, &[Target::Reference], mode, native)?)
 }
 
 /// The default artifact path: the model's stem plus `.lart`, next to it.

@@ -10,6 +10,8 @@ pub const MANIFEST_VERSION: u32 = 1;
 pub const PROGRAM_SECTION: &str = "program";
 /// Name of the section holding the weights.
 pub const WEIGHTS_SECTION: &str = "weights";
+/// Name of the section holding native CPU kernels (a [`crate::native`] `Code` payload).
+pub const CODE_SECTION: &str = "code";
 
 /// The manifest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +36,34 @@ pub struct Manifest {
     pub mode: String,
     /// The weights, in the order of the weight section.
     pub weights: Vec<WeightInfo>,
+    /// The nodes that have a native kernel in the [`CODE_SECTION`], in node order.
+    /// Absent (empty) in artifacts without native code, so older manifests still load.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub native: Vec<NativeNodeInfo>,
+}
+
+/// A node of the program that runs on a native kernel of the [`CODE_SECTION`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeNodeInfo {
+    /// The node's position in the program's node order.
+    pub node: usize,
+    /// The node's name (checked against the program when loading).
+    pub name: String,
+    /// The kernel's position in the code section (kernels are shared between nodes that
+    /// compile to identical code).
+    pub kernel: usize,
+    /// `bindings[i]` is the tensor bound to the kernel's parameter `i`.
+    pub bindings: Vec<NativeBinding>,
+}
+
+/// The tensor a native kernel parameter is bound to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NativeBinding {
+    /// The node's operand with this index (read only).
+    Operand(usize),
+    /// The node's result with this index (written).
+    Result(usize),
 }
 
 /// A graph input or output.

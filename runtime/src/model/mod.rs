@@ -1,5 +1,6 @@
 //! A loaded model: an artifact's manifest, its graph (parsed from the program section,
-//! weights read in place from the weight section) and the reference executor.
+//! weights read in place from the weight section), its native kernels (from the code
+//! section, where the artifact has one) and the reference executor.
 
 pub mod manifest;
 
@@ -10,8 +11,12 @@ use lightos_ir::{text::parse_graph, verify, DType, Graph, Tensor};
 
 use crate::artifact::{Artifact, ArtifactError};
 use crate::backend::Backend;
+use crate::native::{NativeError, NativeProgram, NativeProgramError};
 use crate::reference::{Interpreter, RunError};
-pub use manifest::{Manifest, PortInfo, WeightInfo, MANIFEST_VERSION, PROGRAM_SECTION, WEIGHTS_SECTION};
+pub use manifest::{
+    Manifest, NativeBinding, NativeNodeInfo, PortInfo, WeightInfo, CODE_SECTION, MANIFEST_VERSION, PROGRAM_SECTION,
+    WEIGHTS_SECTION,
+};
 
 /// Why an artifact could not be loaded as a model.
 #[derive(Debug, thiserror::Error)]
@@ -53,12 +58,33 @@ pub enum LoadError {
         /// What is wrong.
         message: String,
     },
+    /// The native code section is damaged, or a kernel in it is inconsistent.
+    #[error("{file}: {source}")]
+    NativeSection {
+        /// The artifact.
+        file: String,
+        /// What is wrong.
+        source: NativeError,
+    },
+    /// A manifest entry of a native kernel does not fit the program or the code section.
+    #[error("{file}: native kernel entry for node {node} (\"{name}\"): {message}")]
+    NativeEntry {
+        /// The artifact.
+        file: String,
+        /// The node index the entry gives.
+        node: usize,
+        /// The node name the entry gives.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// A model ready to run.
 pub struct Model {
     manifest: Manifest,
     graph: Graph,
+    native: Option<NativeProgram>,
 }
 
 impl Model {
@@ -107,10 +133,15 @@ impl Model {
             message: e.to_string(),
         })?;
         verify(&graph).map_err(|e| LoadError::Program {
-            file,
+            file: file.clone(),
             message: e.to_string(),
         })?;
-        Ok(Model { manifest, graph })
+        let native = load_native(artifact, &manifest, &graph, &file)?;
+        Ok(Model {
+            manifest,
+            graph,
+            native,
+        })
     }
 
     /// The manifest.
@@ -128,15 +159,58 @@ impl Model {
         self.run_on(Backend::Reference, inputs)
     }
 
-    /// Runs the model on `backend`; `inputs` in graph-input order.
+    /// The artifact's native kernels, when it has a code section (kernels for another
+    /// machine are in it but not loaded; see [`NativeProgram`]).
+    pub fn native_program(&self) -> Option<&NativeProgram> {
+        self.native.as_ref()
+    }
+
+    /// Runs the model on `backend`; `inputs` in graph-input order. On the CPU backend,
+    /// nodes with a native kernel from the artifact run on it.
     pub fn run_on(&self, backend: Backend, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
-        Interpreter::with_backend(&self.graph, backend).run(inputs)
+        let mut interpreter = Interpreter::with_backend(&self.graph, backend);
+        if let Some(native) = &self.native {
+            interpreter = interpreter.with_native(native);
+        }
+        interpreter.run(inputs)
     }
 
     /// The CPU backend configured as the artifact asks (its compile mode), on `threads`.
     pub fn cpu_backend(&self, threads: usize) -> Backend {
         let mode = crate::cpu::Mode::from_name(&self.manifest.mode).unwrap_or_default();
         Backend::Cpu(crate::backend::CpuConfig { mode, threads })
+    }
+}
+
+/// The native kernels of the artifact's code section; `None` without one. Manifest
+/// entries without a code section are an error.
+fn load_native(
+    artifact: &Artifact,
+    manifest: &Manifest,
+    graph: &Graph,
+    file: &str,
+) -> Result<Option<NativeProgram>, LoadError> {
+    let Some(section) = artifact.section(CODE_SECTION) else {
+        if manifest.native.is_empty() {
+            return Ok(None);
+        }
+        return Err(LoadError::MissingSection {
+            file: file.to_string(),
+            section: CODE_SECTION,
+        });
+    };
+    match NativeProgram::new(section, &manifest.native, graph) {
+        Ok(p) => Ok(Some(p)),
+        Err(NativeProgramError::Section(source)) => Err(LoadError::NativeSection {
+            file: file.to_string(),
+            source,
+        }),
+        Err(NativeProgramError::Entry { node, name, detail }) => Err(LoadError::NativeEntry {
+            file: file.to_string(),
+            node,
+            name,
+            message: detail,
+        }),
     }
 }
 

@@ -44,6 +44,7 @@
 
 mod exec;
 mod math;
+mod program;
 mod section;
 
 #[cfg(test)]
@@ -51,6 +52,7 @@ mod tests;
 
 pub use exec::{host_triple, KernelArg, NativeKernel};
 pub use math::{math_symbol, MathFn};
+pub use program::{KernelInfo, KernelStatus, NativeProgram, NativeProgramError};
 pub use section::{decode_section, encode_section, SECTION_MAGIC, SECTION_VERSION};
 
 use lightos_ir::DType;

@@ -6,6 +6,7 @@ use lightos_ir::{Dim, Graph, Tensor, TensorType};
 
 use super::EvalError;
 use crate::backend::Backend;
+use crate::native::NativeProgram;
 
 /// Why a graph could not be run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -63,11 +64,13 @@ pub enum RunError {
 }
 
 /// Runs a graph node by node in graph order, on the reference kernels or on a
-/// [`Backend`] that may replace some of them.
+/// [`Backend`] that may replace some of them, and on the CPU backend also on an
+/// artifact's ahead-of-time compiled kernels ([`Interpreter::with_native`]).
 pub struct Interpreter<'g> {
     graph: &'g Graph,
     last_use: Vec<usize>,
     backend: Backend,
+    native: Option<&'g NativeProgram>,
 }
 
 impl<'g> Interpreter<'g> {
@@ -91,7 +94,16 @@ impl<'g> Interpreter<'g> {
             graph,
             last_use,
             backend,
+            native: None,
         }
+    }
+
+    /// Uses `program`'s native kernels, compiled for this graph (the same program text:
+    /// nodes are matched by index), for the nodes that have one, when the backend is
+    /// [`Backend::Cpu`]; the reference backend never uses them.
+    pub fn with_native(mut self, program: &'g NativeProgram) -> Interpreter<'g> {
+        self.native = Some(program);
+        self
     }
 
     /// Checks `inputs` against the graph's input types, binding symbolic dimensions.
@@ -167,7 +179,15 @@ impl<'g> Interpreter<'g> {
             {
                 return Err(node_error(EvalError::Invalid("an operand has no value".into())));
             }
-            let results = self.backend.eval(&node.op, &operands).map_err(node_error)?;
+            let native = match (&self.backend, self.native) {
+                (Backend::Cpu(_), Some(program)) => program.run_node(i, &operands),
+                _ => None,
+            };
+            let results = match native {
+                Some(r) => r,
+                None => self.backend.eval(&node.op, &operands),
+            }
+            .map_err(node_error)?;
             if results.len() != node.results.len() {
                 return Err(node_error(EvalError::Invalid(format!(
                     "gave {} results, expected {}",
