@@ -236,6 +236,22 @@ impl Tensor {
         matches!(self.storage, Storage::Mapped { .. })
     }
 
+    /// The elements as mutable `T`, for filling a tensor just made (by
+    /// [`Tensor::zeros`]); `None` when the bytes are shared with another tensor or read
+    /// from a file, or when `T` is not the dtype.
+    pub fn as_mut_slice<T: Element>(&mut self) -> Option<&mut [T]> {
+        if T::DTYPE != self.dtype {
+            return None;
+        }
+        match &mut self.storage {
+            Storage::Heap { words, len } => {
+                let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(Arc::get_mut(words)?.as_mut_slice())[..*len];
+                bytemuck::try_cast_slice_mut(bytes).ok()
+            }
+            Storage::Mapped { .. } => None,
+        }
+    }
+
     /// The elements as `T`. For bool tensors use `u8` through [`Tensor::as_bool_bytes`].
     pub fn as_slice<T: Element>(&self) -> Result<&[T], TensorError> {
         if T::DTYPE != self.dtype {

@@ -21,11 +21,12 @@ pub fn bench_command(a: BenchArgs, out: &mut dyn Write) -> Result<(), CliError> 
     } else {
         read_inputs(&model, &a.inputs)?
     };
-    model.run_on(backend, &inputs)?;
+    let executor = model.executor(backend)?;
+    executor.run(&inputs)?;
     let mut times: Vec<Duration> = Vec::with_capacity(a.iters);
     for _ in 0..a.iters {
         let start = Instant::now();
-        model.run_on(backend, &inputs)?;
+        executor.run(&inputs)?;
         times.push(start.elapsed());
     }
     times.sort();

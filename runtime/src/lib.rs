@@ -6,6 +6,7 @@
 pub mod artifact;
 pub mod backend;
 pub mod cpu;
+pub mod exec;
 pub mod math;
 pub mod model;
 pub mod native;

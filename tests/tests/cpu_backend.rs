@@ -6,12 +6,20 @@ use lightos_cc::{compile, CompileOptions};
 use lightos_ir::Tensor;
 use lightos_runtime::backend::{Backend, CpuConfig};
 use lightos_runtime::cpu::Mode;
+use lightos_runtime::exec::Executor;
 use lightos_runtime::npy::read_npy;
 use lightos_runtime::reference::Interpreter;
 use lightos_tests::{compare, fixtures_dir, FIXTURES};
 
 fn run(graph: &lightos_ir::Graph, backend: Backend, input: &Tensor) -> Vec<Tensor> {
-    Interpreter::with_backend(graph, backend)
+    Executor::new(graph, backend)
+        .and_then(|e| e.run(std::slice::from_ref(input)))
+        .expect("fixture runs")
+}
+
+/// The plain node-by-node reference interpreter's outputs.
+fn reference(graph: &lightos_ir::Graph, input: &Tensor) -> Vec<Tensor> {
+    Interpreter::new(graph)
         .run(std::slice::from_ref(input))
         .expect("fixture runs")
 }
@@ -31,7 +39,7 @@ fn strict_is_bit_identical_to_the_reference() {
         .unwrap()
         .graph;
         let input = read_npy(fixtures_dir().join(format!("{name}_in.npy"))).unwrap();
-        let reference = run(&graph, Backend::Reference, &input);
+        let reference = reference(&graph, &input);
         for threads in [1, 2, 4] {
             assert_eq!(
                 run(&graph, cpu(Mode::Strict, threads), &input),
@@ -63,7 +71,7 @@ fn fast_is_deterministic_across_runs_and_thread_counts() {
                 );
             }
         }
-        let reference = run(&graph, Backend::Reference, &input);
+        let reference = reference(&graph, &input);
         for (f, r) in first.iter().zip(&reference) {
             compare(f, r, 1e-4, 1e-5).unwrap_or_else(|e| panic!("{name}: fast drifts from the reference: {e}"));
         }

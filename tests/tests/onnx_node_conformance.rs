@@ -18,6 +18,7 @@ use lightos_frontend::onnx::{decode_tensor, import_model_with, load_model, tenso
 use lightos_ir::Tensor;
 use lightos_runtime::backend::{Backend, CpuConfig};
 use lightos_runtime::cpu::Mode;
+use lightos_runtime::exec::Executor;
 use lightos_runtime::reference::Interpreter;
 use lightos_tests::{compare, data_dir};
 
@@ -69,8 +70,8 @@ fn run_case(dir: &Path) -> Result<(), String> {
         mode: Mode::Strict,
         threads: 2,
     });
-    let native = Interpreter::with_backend(&graph, strict)
-        .run(&inputs)
+    let native = Executor::new(&graph, strict)
+        .and_then(|e| e.run(&inputs))
         .map_err(|e| format!("cpu strict: {e}"))?;
     for (k, (a, r)) in native.iter().zip(&outputs).enumerate() {
         if a != r {

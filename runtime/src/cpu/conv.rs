@@ -20,7 +20,7 @@
 use lightos_ir::infer::conv_geometry;
 use lightos_ir::op::Padding;
 
-use super::gemm::{expect_len, mul, pack_a, run_region, Activation, MatRef, PackB, Problem};
+use super::gemm::{expect_len, mul, pack_a, run_region, Activation, BSource, MatRef, PackB, Problem};
 use super::isa::{kernels, Isa};
 use super::kernel::{epilogue_vec, EpiRaw};
 use super::simd::Scalar;
@@ -131,15 +131,15 @@ impl Conv2dParams {
 
 /// Resolved output sizes and padding.
 #[derive(Copy, Clone, Debug)]
-struct Geometry {
+pub(crate) struct Geometry {
     /// Output height.
-    oh: usize,
+    pub(crate) oh: usize,
     /// Output width.
-    ow: usize,
+    pub(crate) ow: usize,
     /// Padding above.
-    pad_top: usize,
+    pub(crate) pad_top: usize,
     /// Padding on the left.
-    pad_left: usize,
+    pub(crate) pad_left: usize,
     /// Padding below.
     pad_bottom: usize,
     /// Padding on the right.
@@ -193,6 +193,86 @@ pub fn conv2d_fused_f32(
     fusion: &ConvFusion,
     out: &mut [f32],
 ) -> Result<(), CpuError> {
+    conv_from(isa, mode, threads, p, x, w, None, bias, fusion, out)
+}
+
+/// The weights of a convolution packed once for one instruction set and mode (the A
+/// panels of every group's GEMM), so repeated calls skip packing them.
+#[derive(Clone, Debug)]
+pub struct PackedConvWeights {
+    /// The instruction set it was packed for.
+    isa: Isa,
+    /// The mode it was packed for.
+    mode: Mode,
+    /// The weight dims it was packed from.
+    dims: [usize; 4],
+    /// The groups.
+    groups: usize,
+    /// The packed panels, group after group.
+    data: Vec<f32>,
+}
+
+impl PackedConvWeights {
+    /// Packs the weights `w` of the convolution `p` for `isa` and `mode`.
+    pub fn new(isa: Isa, mode: Mode, p: &Conv2dParams, w: &[f32]) -> Result<PackedConvWeights, CpuError> {
+        super::gemm::check_config(isa, 1)?;
+        let dims = p.weight_dims()?;
+        let (cout_g, k) = (p.out_channels / p.groups, dims[1] * dims[2] * dims[3]);
+        expect_len("weight", mul(p.out_channels, k, "weight")?, w.len())?;
+        let ks = kernels(isa, mode);
+        let mut data = Vec::new();
+        for g in 0..p.groups {
+            let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
+            pack_a(&MatRef::row_major(wg, cout_g, k), ks.mr, &mut data);
+        }
+        Ok(PackedConvWeights {
+            isa,
+            mode,
+            dims,
+            groups: p.groups,
+            data,
+        })
+    }
+}
+
+/// [`conv2d_fused_f32`] with weights also packed ahead of time by
+/// [`PackedConvWeights::new`] (from `w`, for the same `isa`, `mode` and `p`): the same
+/// bits, without packing `w` again.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_packed_f32(
+    isa: Isa,
+    mode: Mode,
+    threads: usize,
+    p: &Conv2dParams,
+    x: &[f32],
+    w: &[f32],
+    packed: &PackedConvWeights,
+    bias: Option<&[f32]>,
+    fusion: &ConvFusion,
+    out: &mut [f32],
+) -> Result<(), CpuError> {
+    if (packed.isa, packed.mode, packed.groups) != (isa, mode, p.groups) || packed.dims != p.weight_dims()? {
+        return Err(CpuError::Invalid(
+            "the packed weights were made for another convolution, instruction set or mode".into(),
+        ));
+    }
+    conv_from(isa, mode, threads, p, x, w, Some(packed), bias, fusion, out)
+}
+
+/// The convolution behind [`conv2d_fused_f32`] and [`conv2d_packed_f32`].
+#[allow(clippy::too_many_arguments)]
+fn conv_from(
+    isa: Isa,
+    mode: Mode,
+    threads: usize,
+    p: &Conv2dParams,
+    x: &[f32],
+    w: &[f32],
+    prepacked: Option<&PackedConvWeights>,
+    bias: Option<&[f32]>,
+    fusion: &ConvFusion,
+    out: &mut [f32],
+) -> Result<(), CpuError> {
     super::gemm::check_config(isa, threads)?;
     let geo = p.geometry()?;
     let (hw, ohw) = (
@@ -231,6 +311,10 @@ pub fn conv2d_fused_f32(
         fusion,
         taps: Vec::new(),
     };
+    if cin_g == 1 && cout_g == 1 {
+        super::depthwise::depthwise(&cv, threads, x, w, out);
+        return Ok(());
+    }
     if geo.padded && w.iter().any(|v| !v.is_finite()) {
         direct(&cv, x, w, out);
         return Ok(());
@@ -257,11 +341,16 @@ pub fn conv2d_fused_f32(
         let (shared, bbufs) = bufs.split_at_mut(2);
         let (packed, xpad) = shared.split_at_mut(1);
         let (packed, xpad) = (&mut packed[0], &mut xpad[0]);
-        for g in 0..p.groups {
-            let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
-            pack_a(&MatRef::row_major(wg, cout_g, k), ks.mr, packed);
-        }
-        let packed = &packed[..];
+        let packed = match prepacked {
+            Some(pre) => &pre.data[..],
+            None => {
+                for g in 0..p.groups {
+                    let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
+                    pack_a(&MatRef::row_major(wg, cout_g, k), ks.mr, packed);
+                }
+                &packed[..]
+            }
+        };
         // Convolution over the zero-padded input has no padding: every tap is inside.
         let (xsrc, plane) = if geo.padded {
             pad_input(p, &geo, x, xpad);
@@ -285,7 +374,11 @@ pub fn conv2d_fused_f32(
                     strides: p.strides,
                 };
                 let direct_b = MatRef::row_major(xs, cin_g, hw);
-                let b: &dyn PackB = if one_by_one { &direct_b } else { &im2col };
+                let b: BSource = if one_by_one {
+                    BSource::Pack(&direct_b)
+                } else {
+                    BSource::Pack(&im2col)
+                };
                 let pr = Problem {
                     k,
                     packed_a: &packed[g * a_len..(g + 1) * a_len],
@@ -306,11 +399,11 @@ pub fn conv2d_fused_f32(
 
 /// The output pointer, shared by the threads that write disjoint tiles of it.
 #[derive(Copy, Clone)]
-struct SendPtr(*mut f32);
+pub(crate) struct SendPtr(pub(crate) *mut f32);
 
 impl SendPtr {
     /// The pointer (a method, so closures capture the whole `Sync` wrapper).
-    fn get(self) -> *mut f32 {
+    pub(crate) fn get(self) -> *mut f32 {
         self.0
     }
 }
@@ -320,19 +413,19 @@ unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
 /// A checked convolution call.
-struct ConvView<'a> {
+pub(crate) struct ConvView<'a> {
     /// The parameters.
-    p: &'a Conv2dParams,
+    pub(crate) p: &'a Conv2dParams,
     /// The geometry.
-    geo: Geometry,
+    pub(crate) geo: Geometry,
     /// Input plane size.
-    hw: usize,
+    pub(crate) hw: usize,
     /// Output plane size.
-    ohw: usize,
+    pub(crate) ohw: usize,
     /// Input channels per group.
-    cin_g: usize,
+    pub(crate) cin_g: usize,
     /// Output channels per group.
-    cout_g: usize,
+    pub(crate) cout_g: usize,
     /// GEMM K.
     k: usize,
     /// Bias.
@@ -346,7 +439,7 @@ struct ConvView<'a> {
 impl ConvView<'_> {
     /// The epilogue of image `n`, group `g` in its GEMM's coordinates (row = output
     /// channel of the group, column = output position).
-    fn epilogue(&self, n: usize, g: usize) -> EpiRaw {
+    pub(crate) fn epilogue(&self, n: usize, g: usize) -> EpiRaw {
         let mut e = EpiRaw::IDENTITY;
         if let Some(b) = self.bias {
             e.row_bias = b[g * self.cout_g..].as_ptr();

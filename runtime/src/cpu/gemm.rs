@@ -348,6 +348,76 @@ pub(crate) fn pack_a(a: &MatRef, mr: usize, out: &mut Vec<f32>) {
     }
 }
 
+/// Where the B panels of a GEMM come from.
+#[derive(Copy, Clone)]
+pub(crate) enum BSource<'a> {
+    /// Packed by each thread, block by block, right before use.
+    Pack(&'a dyn PackB),
+    /// Packed once ahead of time (a weight).
+    Packed(&'a PackedB),
+}
+
+/// A constant B (`K x N`) packed once for one instruction set and mode, so repeated
+/// products with it (a layer's weights) skip the per-call packing.
+///
+/// Layout: column panel `q` (columns `q * NR..`) holds all K rows, `NR` values per row,
+/// zero past column N: element `(p, q * NR + l)` is at `q * K * NR + p * NR + l`.
+#[derive(Clone, Debug)]
+pub struct PackedB {
+    /// The instruction set it was packed for.
+    isa: Isa,
+    /// The mode it was packed for.
+    mode: Mode,
+    /// Panel width.
+    nr: usize,
+    /// Rows (K).
+    k: usize,
+    /// Columns (N).
+    n: usize,
+    /// The panels.
+    data: Vec<f32>,
+}
+
+impl PackedB {
+    /// Packs `b` for products on `isa` in `mode`.
+    pub fn new(isa: Isa, mode: Mode, b: MatRef) -> Result<PackedB, CpuError> {
+        check_config(isa, 1)?;
+        b.check("B")?;
+        let ks = kernels(isa, mode);
+        let (k, n) = (b.rows, b.cols);
+        let len = mul(mul(n.div_ceil(ks.nr), ks.nr, "packed B")?, k, "packed B")?;
+        let mut data = vec![0.0f32; len];
+        if len > 0 {
+            b.pack(0, k, 0, n, ks.nr, &mut data);
+        }
+        Ok(PackedB {
+            isa,
+            mode,
+            nr: ks.nr,
+            k,
+            n,
+            data,
+        })
+    }
+
+    /// Rows (K).
+    pub fn rows(&self) -> usize {
+        self.k
+    }
+
+    /// Columns (N).
+    pub fn cols(&self) -> usize {
+        self.n
+    }
+
+    /// The first element of rows `pc..` of the panel holding column `jc` (a multiple of
+    /// the panel width), and the distance between panels.
+    fn panel(&self, pc: usize, jc: usize) -> (*const f32, usize) {
+        let stride = self.k * self.nr;
+        (self.data[(jc / self.nr) * stride + pc * self.nr..].as_ptr(), stride)
+    }
+}
+
 /// One GEMM as the threads see it.
 pub(crate) struct Problem<'a> {
     /// K.
@@ -355,7 +425,7 @@ pub(crate) struct Problem<'a> {
     /// A packed by [`pack_a`] with the kernels' `mr`.
     pub packed_a: &'a [f32],
     /// B.
-    pub b: &'a dyn PackB,
+    pub b: BSource<'a>,
     /// C's first element.
     pub c: *mut f32,
     /// C's row stride.
@@ -405,14 +475,20 @@ pub(crate) unsafe fn run_region(
     // Several A blocks: pack a whole B block and reuse it for each of them.
     let nc_step = if rows.len() <= ks.mc { ks.nr } else { ks.nc };
     let need = (kc_max * nc_step.min(cols.len().div_ceil(ks.nr) * ks.nr)).max(1);
-    if bbuf.len() < need {
+    if matches!(pr.b, BSource::Pack(_)) && bbuf.len() < need {
         bbuf.resize(need, 0.0);
     }
     for jc in cols.clone().step_by(nc_step) {
         let nc = nc_step.min(cols.end - jc);
         for (bi, &(pc, kc)) in blocks.iter().enumerate() {
-            let panel_len = kc * ks.nr;
-            pr.b.pack(pc, kc, jc, nc, ks.nr, &mut bbuf[..nc.div_ceil(ks.nr) * panel_len]);
+            let (b, b_stride) = match pr.b {
+                BSource::Pack(src) => {
+                    let panel_len = kc * ks.nr;
+                    src.pack(pc, kc, jc, nc, ks.nr, &mut bbuf[..nc.div_ceil(ks.nr) * panel_len]);
+                    (bbuf.as_ptr(), panel_len)
+                }
+                BSource::Packed(packed) => packed.panel(pc, jc),
+            };
             let last = bi + 1 == blocks.len();
             for ic in rows.clone().step_by(ks.mc) {
                 let mc = ks.mc.min(rows.end - ic);
@@ -420,8 +496,8 @@ pub(crate) unsafe fn run_region(
                     kc,
                     a: pr.packed_a.as_ptr().add((ic / ks.mr) * a_stride + pc * ks.mr),
                     a_stride,
-                    b: bbuf.as_ptr(),
-                    b_stride: panel_len,
+                    b,
+                    b_stride,
                     rows: mc,
                     cols: nc,
                     c: pr.c.add(ic * pr.ldc + jc),
@@ -491,16 +567,62 @@ pub fn gemm_f32(
     epilogue: &Epilogue,
     out: &mut [f32],
 ) -> Result<(), CpuError> {
-    check_config(isa, threads)?;
-    a.check("A")?;
     b.check("B")?;
-    if a.cols != b.rows {
+    gemm_from(
+        isa,
+        mode,
+        threads,
+        a,
+        BSource::Pack(&b),
+        (b.rows, b.cols),
+        epilogue,
+        out,
+    )
+}
+
+/// [`gemm_f32`] with a B packed ahead of time by [`PackedB::new`] (for the same `isa`
+/// and `mode`): the same bits as [`gemm_f32`] on the unpacked B.
+pub fn gemm_packed_f32(
+    isa: Isa,
+    mode: Mode,
+    threads: usize,
+    a: MatRef,
+    b: &PackedB,
+    epilogue: &Epilogue,
+    out: &mut [f32],
+) -> Result<(), CpuError> {
+    if (b.isa, b.mode) != (isa, mode) {
         return Err(CpuError::Invalid(format!(
-            "inner dimensions differ: A is {} x {}, B is {} x {}",
-            a.rows, a.cols, b.rows, b.cols
+            "B was packed for {:?} in {} mode, not {isa:?} in {} mode",
+            b.isa,
+            b.mode.name(),
+            mode.name()
         )));
     }
-    let (m, k, n) = (a.rows, a.cols, b.cols);
+    gemm_from(isa, mode, threads, a, BSource::Packed(b), (b.k, b.n), epilogue, out)
+}
+
+/// The GEMM behind [`gemm_f32`] and [`gemm_packed_f32`]; `b_dims` is B's `(K, N)`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_from(
+    isa: Isa,
+    mode: Mode,
+    threads: usize,
+    a: MatRef,
+    b: BSource,
+    b_dims: (usize, usize),
+    epilogue: &Epilogue,
+    out: &mut [f32],
+) -> Result<(), CpuError> {
+    check_config(isa, threads)?;
+    a.check("A")?;
+    if a.cols != b_dims.0 {
+        return Err(CpuError::Invalid(format!(
+            "inner dimensions differ: A is {} x {}, B is {} x {}",
+            a.rows, a.cols, b_dims.0, b_dims.1
+        )));
+    }
+    let (m, k, n) = (a.rows, a.cols, b_dims.1);
     expect_len("output", mul(m, n, "output")?, out.len())?;
     let epi = epilogue.lower(m, n)?;
     if m == 0 || n == 0 {
@@ -518,7 +640,7 @@ pub fn gemm_f32(
         let pr = Problem {
             k,
             packed_a: &packed_a[0],
-            b: &b,
+            b,
             c: out.as_mut_ptr(),
             ldc: n,
             epi,

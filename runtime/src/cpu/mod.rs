@@ -34,19 +34,26 @@
 //!
 //! Every entry point checks its sizes and returns [`CpuError`] instead of panicking.
 
+mod chain;
 mod conv;
+mod depthwise;
 mod gemm;
 mod isa;
 mod kernel;
+mod lrn;
+mod pool;
 mod simd;
 pub mod threads;
 
 #[cfg(test)]
 mod tests;
 
-pub use conv::{conv2d_f32, conv2d_fused_f32, Conv2dParams, ConvFusion};
-pub use gemm::{gemm_f32, matmul_f32, Activation, Addend, Bias, Epilogue, MatRef, Residual};
+pub use chain::{channel_chain_f32, ChainOp, ChainStage};
+pub use conv::{conv2d_f32, conv2d_fused_f32, conv2d_packed_f32, Conv2dParams, ConvFusion, PackedConvWeights};
+pub use gemm::{gemm_f32, gemm_packed_f32, matmul_f32, Activation, Addend, Bias, Epilogue, MatRef, PackedB, Residual};
 pub use isa::Isa;
+pub use lrn::lrn_fast_f32;
+pub use pool::{max_pool2d_f32, PoolWindow};
 
 /// The numerical mode of a kernel (see the module docs).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]

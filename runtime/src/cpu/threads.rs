@@ -1,13 +1,18 @@
-//! A fixed split of work across threads.
+//! A fixed split of work across threads, run on a persistent pool of workers.
 //!
 //! Work is cut into units that own disjoint output tiles (row or column panels of one
-//! GEMM, column panels of one image and group of a convolution); [`split`] hands each
-//! thread one contiguous run of units, and [`run_parts`] runs them under
-//! [`std::thread::scope`]. Every output element is computed whole by one thread, with
-//! the same K order whichever thread it is, so the thread count never changes a bit:
-//! K is never split across threads.
+//! GEMM, column panels of one image and group of a convolution, channel blocks of an
+//! elementwise pass); [`split`] hands each thread one contiguous run of units, and
+//! [`run_parts`] runs them: the first on the calling thread, the others on worker threads
+//! that are started once and then kept (starting a thread per call would cost tens of
+//! microseconds per kernel). Every output element is computed whole by one thread, with
+//! the same K order whichever thread it is, so the thread count never changes a bit: K is
+//! never split across threads.
 
 use std::ops::Range;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 /// The most threads one call uses; larger requests are capped (the split stays fixed for
 /// a given request, and the thread count never changes a bit anyway).
@@ -30,9 +35,96 @@ pub fn split(units: usize, parts: usize) -> Vec<Range<usize>> {
     out
 }
 
+/// A job handed to a worker. Its borrows are only promised to live until the submitting
+/// call's [`Latch`] opens, which that call waits for before returning.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The workers: one job channel per worker thread, started on first need.
+static WORKERS: OnceLock<Mutex<Vec<Sender<Job>>>> = OnceLock::new();
+
+thread_local! {
+    /// Whether this thread is a pool worker (a worker never waits on the pool itself).
+    static IS_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Counts outstanding jobs of one call; the call waits until it reaches zero.
+struct Latch {
+    /// Jobs not yet finished, and whether one of them panicked.
+    state: Mutex<(usize, bool)>,
+    /// Signalled when the count reaches zero.
+    zero: Condvar,
+}
+
+impl Latch {
+    fn new(count: usize) -> Latch {
+        Latch {
+            state: Mutex::new((count, false)),
+            zero: Condvar::new(),
+        }
+    }
+
+    fn count_down(&self, panicked: bool) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 -= 1;
+        s.1 |= panicked;
+        if s.0 == 0 {
+            self.zero.notify_all();
+        }
+    }
+
+    /// Waits for every job; returns whether one panicked.
+    fn wait(&self) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while s.0 > 0 {
+            s = self.zero.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        s.1
+    }
+}
+
+/// Waits for the latch when dropped, so the borrows lent to workers outlive their jobs
+/// even if the calling thread's own part unwinds.
+struct WaitOnDrop<'a>(&'a Latch);
+
+impl Drop for WaitOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.wait();
+    }
+}
+
+/// Sends `jobs` to the first workers, one each, starting workers as needed. Returns the
+/// jobs it could not hand out (a worker that could not be started).
+fn submit(jobs: Vec<Job>) -> Vec<Job> {
+    let workers = WORKERS.get_or_init(|| Mutex::new(Vec::new()));
+    let mut workers = workers.lock().unwrap_or_else(|e| e.into_inner());
+    let mut left = Vec::new();
+    for (i, job) in jobs.into_iter().enumerate() {
+        if workers.len() <= i {
+            let (tx, rx) = channel::<Job>();
+            let started = std::thread::Builder::new()
+                .name(format!("lightos-worker-{i}"))
+                .spawn(move || {
+                    IS_WORKER.with(|w| w.set(true));
+                    for job in rx {
+                        job();
+                    }
+                });
+            if started.is_err() {
+                left.push(job);
+                continue;
+            }
+            workers.push(tx);
+        }
+        if let Err(e) = workers[i].send(job) {
+            left.push(e.0);
+        }
+    }
+    left
+}
+
 /// Runs `f(range, state)` for every range of `parts` with its own element of `state`
-/// (the two are zipped), each on its own thread (the first on the calling thread), and
-/// returns when all are done.
+/// (the two are zipped), the first on the calling thread and the others on pool workers,
+/// and returns when all are done. A panic in any part is re-raised here.
 pub fn run_parts<T, F>(parts: &[Range<usize>], state: &mut [T], f: F)
 where
     T: Send,
@@ -42,17 +134,36 @@ where
     let Some((first, first_state)) = jobs.next() else {
         return;
     };
-    if parts.len() == 1 {
+    if parts.len() == 1 || IS_WORKER.with(|w| w.get()) {
         f(first, first_state);
+        for (part, st) in jobs {
+            f(part, st);
+        }
         return;
     }
-    std::thread::scope(|s| {
-        let f = &f;
-        for (part, st) in jobs {
-            s.spawn(move || f(part, st));
-        }
-        f(first, first_state);
-    });
+    let latch = Latch::new(parts.len() - 1);
+    let guard = WaitOnDrop(&latch);
+    let f = &f;
+    let boxed: Vec<Job> = jobs
+        .map(|(part, st)| {
+            let latch = &latch;
+            let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
+                let r = catch_unwind(AssertUnwindSafe(|| f(part, st)));
+                latch.count_down(r.is_err());
+            });
+            // SAFETY: the job borrows `f`, `st` and `latch`, which live until this call
+            // returns; `guard` makes the call wait for every job first (also on unwind).
+            unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Job>(job) }
+        })
+        .collect();
+    for job in submit(boxed) {
+        job();
+    }
+    f(first, first_state);
+    drop(guard);
+    if latch.wait() {
+        resume_unwind(Box::new("a worker thread panicked in a CPU kernel"));
+    }
 }
 
 thread_local! {

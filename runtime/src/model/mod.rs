@@ -11,8 +11,9 @@ use lightos_ir::{text::parse_graph, verify, DType, Graph, Tensor};
 
 use crate::artifact::{Artifact, ArtifactError};
 use crate::backend::Backend;
+use crate::exec::Executor;
 use crate::native::{NativeError, NativeProgram, NativeProgramError};
-use crate::reference::{Interpreter, RunError};
+use crate::reference::RunError;
 pub use manifest::{
     Manifest, NativeBinding, NativeNodeInfo, PortInfo, WeightInfo, CODE_SECTION, MANIFEST_VERSION, PROGRAM_SECTION,
     WEIGHTS_SECTION,
@@ -167,12 +168,15 @@ impl Model {
 
     /// Runs the model on `backend`; `inputs` in graph-input order. On the CPU backend,
     /// nodes with a native kernel from the artifact run on it.
+    /// To run it many times, prepare an [`Executor`] once with [`Model::executor`].
     pub fn run_on(&self, backend: Backend, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
-        let mut interpreter = Interpreter::with_backend(&self.graph, backend);
-        if let Some(native) = &self.native {
-            interpreter = interpreter.with_native(native);
-        }
-        interpreter.run(inputs)
+        self.executor(backend)?.run(inputs)
+    }
+
+    /// The model prepared for repeated runs on `backend` (with the artifact's native
+    /// kernels on the CPU backend).
+    pub fn executor(&self, backend: Backend) -> Result<Executor<'_>, RunError> {
+        Executor::with_native(&self.graph, backend, self.native.as_ref())
     }
 
     /// The CPU backend configured as the artifact asks (its compile mode), on `threads`.

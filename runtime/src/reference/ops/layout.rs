@@ -188,7 +188,68 @@ pub(crate) fn transpose(perm: &[usize], x: &Tensor) -> Result<Tensor, EvalError>
         invalid!("transpose perm {perm:?} is not a permutation of the axes of {dims:?}");
     }
     let out: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
-    gather_tables(x, out, |a, n, st| (0..n).map(|i| i * st[perm[a]]).collect(), None)
+    let size = x.dtype().size_bytes();
+    let len = x.bytes().len();
+    let mut words = vec![0u64; len.div_ceil(8)];
+    permute_bytes(
+        size,
+        dims,
+        perm,
+        x.bytes(),
+        &mut bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..len],
+    );
+    Ok(Tensor::from_words(x.dtype(), out, words)?)
+}
+
+/// Writes the elements (`size` bytes each) of `src`, of shape `dims`, to `dst` in the
+/// order of the axes `perm`: output axis `i` is input axis `perm[i]`. Output axes that
+/// stay neighbours in the input are merged, and a run that is contiguous in both is
+/// copied as one block.
+fn permute_bytes(size: usize, dims: &[usize], perm: &[usize], src: &[u8], dst: &mut [u8]) {
+    if dst.is_empty() {
+        return;
+    }
+    let mut in_strides = vec![size; dims.len()];
+    for a in (0..dims.len().saturating_sub(1)).rev() {
+        in_strides[a] = in_strides[a + 1] * dims[a + 1];
+    }
+    // Output axes as (extent, input byte stride), merging neighbours.
+    let mut axes: Vec<(usize, usize)> = Vec::with_capacity(perm.len());
+    for &p in perm {
+        let (n, st) = (dims[p], in_strides[p]);
+        if n == 1 {
+            continue;
+        }
+        match axes.last_mut() {
+            Some((pn, pst)) if *pst == st * n => {
+                *pn *= n;
+                *pst = st;
+            }
+            _ => axes.push((n, st)),
+        }
+    }
+    // The innermost run contiguous in the input is one block.
+    let block = match axes.last() {
+        Some(&(n, st)) if st == size => {
+            axes.pop();
+            n * size
+        }
+        _ => size,
+    };
+    let mut index = vec![0usize; axes.len()];
+    let mut offset = 0usize;
+    for chunk in dst.chunks_exact_mut(block) {
+        chunk.copy_from_slice(&src[offset..offset + block]);
+        for a in (0..axes.len()).rev() {
+            index[a] += 1;
+            offset += axes[a].1;
+            if index[a] < axes[a].0 {
+                break;
+            }
+            offset -= axes[a].1 * axes[a].0;
+            index[a] = 0;
+        }
+    }
 }
 
 /// `Concat` along `axis`; parts may be empty along it.

@@ -529,11 +529,22 @@ fn pool_each<E: Element>(win: &Window, x: &Tensor, mut f: impl FnMut(&[E], &Taps
     let mut out_dims = x.dims()[..2].to_vec();
     out_dims.extend(&win.geo.output);
     let mut out = vec![E::zeroed(); numel(&out_dims)?];
-    let mut taps = Taps::default();
-    for pos in 0..win.out_len {
-        win.taps(pos, &mut taps);
-        for plane in 0..planes {
-            out[plane * win.out_len + pos] = f(&xv[plane * in_len..(plane + 1) * in_len], &taps);
+    if out.is_empty() {
+        return Ok(Tensor::from_vec(out_dims, out)?);
+    }
+    // The taps of every output position, computed once; then plane by plane, so each
+    // plane is read while it is in cache.
+    let table: Vec<Taps> = (0..win.out_len)
+        .map(|pos| {
+            let mut taps = Taps::default();
+            win.taps(pos, &mut taps);
+            taps
+        })
+        .collect();
+    for (plane, dst) in out.chunks_exact_mut(win.out_len).enumerate().take(planes) {
+        let src = &xv[plane * in_len..(plane + 1) * in_len];
+        for (o, taps) in dst.iter_mut().zip(&table) {
+            *o = f(src, taps);
         }
     }
     Ok(Tensor::from_vec(out_dims, out)?)

@@ -1,0 +1,392 @@
+//! The steps of an execution plan and how each runs.
+//!
+//! A step is one node run on the backend ([`Kernel::Node`]) or one native CPU kernel that
+//! covers a node and the elementwise nodes fused after it: a convolution or matrix
+//! product with its weights packed ahead of time and its epilogue (bias, residual,
+//! activation) applied in registers, a per-channel elementwise chain, or fast-mode LRN.
+//! Every fused step gives the bits of its nodes run one by one on the same backend
+//! (fast-mode LRN aside, which is one node).
+
+use lightos_ir::{DType, LrnAttrs, Tensor};
+
+use crate::cpu::{
+    self, Activation, Addend, Bias, ChainOp, ChainStage, Conv2dParams, ConvFusion, Epilogue, Isa, MatRef, Mode,
+    PackedB, PackedConvWeights, PoolWindow, Residual,
+};
+use crate::reference::EvalError;
+
+/// What a step runs.
+pub(crate) enum Kernel {
+    /// The node itself, on the backend.
+    Node,
+    /// The node on its ahead-of-time compiled kernel from the artifact.
+    Native,
+    /// A 2-d convolution with packed weights and a fused epilogue.
+    Conv(Box<ConvStep>),
+    /// A matrix product with a packed constant B and a fused epilogue.
+    Gemm(Box<GemmStep>),
+    /// A per-channel elementwise chain.
+    Chain(Box<ChainStep>),
+    /// Fast-mode local response normalization.
+    Lrn(LrnAttrs),
+    /// 2-d max pooling.
+    MaxPool(PoolWindow),
+}
+
+impl Kernel {
+    /// A short name for reports.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Kernel::Node => "node",
+            Kernel::Native => "native",
+            Kernel::Conv(_) => "conv",
+            Kernel::Gemm(_) => "gemm",
+            Kernel::Chain(_) => "chain",
+            Kernel::Lrn(_) => "lrn",
+            Kernel::MaxPool(_) => "max_pool",
+        }
+    }
+}
+
+/// How an epilogue's residual operand is combined.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct ResidualUse {
+    /// The step input holding the residual.
+    pub input: usize,
+    /// Added after the activation.
+    pub after_activation: bool,
+}
+
+/// A fused convolution. Inputs: `[x, residual?]`.
+pub(crate) struct ConvStep {
+    /// Kernel size, strides, dilations, groups; batch and spatial sizes are set per run.
+    pub template: Conv2dParams,
+    /// The weights as given (for the rare direct path) and packed.
+    pub weights: Tensor,
+    /// The packed weights.
+    pub packed: PackedConvWeights,
+    /// The bias.
+    pub bias: Option<Tensor>,
+    /// The residual.
+    pub residual: Option<ResidualUse>,
+    /// The activation.
+    pub activation: Activation,
+}
+
+/// A fused matrix product `epilogue(alpha * A * B)`. Inputs: `[a, c?, residual?]`.
+pub(crate) struct GemmStep {
+    /// Whether A is transposed (Gemm's `trans_a`); A is 2-d then, else `[.., M, K]`.
+    pub trans_a: bool,
+    /// B, packed.
+    pub b: PackedB,
+    /// Gemm's alpha (`None` for MatMul).
+    pub alpha: Option<f32>,
+    /// Gemm's C with its beta: the step input holding it.
+    pub addend: Option<(usize, f32)>,
+    /// A per-column bias (a MatMul followed by the add of a constant row).
+    pub col_bias: Option<Tensor>,
+    /// The residual.
+    pub residual: Option<ResidualUse>,
+    /// The activation.
+    pub activation: Activation,
+}
+
+/// One stage of a [`ChainStep`], its operands owned.
+pub(crate) enum OwnedStage {
+    /// `t op v` or `v op t`.
+    Binary {
+        /// The operation.
+        op: ChainOp,
+        /// One value per channel, or one for all.
+        values: Vec<f32>,
+        /// Whether the value is the left operand.
+        value_first: bool,
+    },
+    /// Batch normalization, `inv` precomputed as the reference does.
+    BatchNorm {
+        /// Mean.
+        mean: Vec<f32>,
+        /// `1 / sqrt(var + eps)`.
+        inv: Vec<f32>,
+        /// Scale.
+        scale: Vec<f32>,
+        /// Bias.
+        bias: Vec<f32>,
+    },
+    /// An activation.
+    Activation(Activation),
+}
+
+impl OwnedStage {
+    fn view(&self) -> ChainStage<'_> {
+        match self {
+            OwnedStage::Binary {
+                op,
+                values,
+                value_first,
+            } => ChainStage::Binary {
+                op: *op,
+                values,
+                value_first: *value_first,
+            },
+            OwnedStage::BatchNorm { mean, inv, scale, bias } => ChainStage::BatchNorm { mean, inv, scale, bias },
+            OwnedStage::Activation(a) => ChainStage::Activation(*a),
+        }
+    }
+}
+
+/// A per-channel chain over axis 1. Inputs: `[x]`.
+pub(crate) struct ChainStep {
+    /// The stages, in order.
+    pub stages: Vec<OwnedStage>,
+}
+
+/// The settings every native step runs with.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct NativeConfig {
+    /// The instruction set.
+    pub isa: Isa,
+    /// The numerics mode.
+    pub mode: Mode,
+    /// Threads.
+    pub threads: usize,
+}
+
+fn cpu_error(e: cpu::CpuError) -> EvalError {
+    EvalError::Invalid(e.to_string())
+}
+
+/// A fresh `f32` tensor of `dims` filled by `fill`.
+fn build_f32(
+    dims: Vec<usize>,
+    fill: impl FnOnce(&mut [f32]) -> Result<(), cpu::CpuError>,
+) -> Result<Tensor, EvalError> {
+    let mut t = Tensor::zeros(DType::F32, dims)?;
+    let out = t
+        .as_mut_slice::<f32>()
+        .ok_or_else(|| EvalError::Invalid("a fresh tensor is not writable".into()))?;
+    fill(out).map_err(cpu_error)?;
+    Ok(t)
+}
+
+/// The `f32` elements of input `i`.
+fn input_f32<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a [f32], EvalError> {
+    let t = inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| EvalError::Invalid(format!("fused step input {i} has no value")))?;
+    Ok(t.as_slice::<f32>()?)
+}
+
+impl ConvStep {
+    /// Runs on input tensors `[x, residual?]`.
+    pub(crate) fn run(&self, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| EvalError::Invalid("convolution input has no value".into()))?;
+        let xd = x.dims();
+        if xd.len() != 4 {
+            return Err(EvalError::Invalid(format!("convolution input must be 4-d, got {xd:?}")));
+        }
+        let p = Conv2dParams {
+            batch: xd[0],
+            in_channels: xd[1],
+            in_h: xd[2],
+            in_w: xd[3],
+            ..self.template.clone()
+        };
+        let dims = p.output_dims().map_err(cpu_error)?.to_vec();
+        let residual = match self.residual {
+            Some(r) => Some(input_f32(inputs, r.input)?),
+            None => None,
+        };
+        let fusion = ConvFusion {
+            residual,
+            residual_after_activation: self.residual.is_some_and(|r| r.after_activation),
+            activation: self.activation,
+        };
+        let bias = match &self.bias {
+            Some(b) => Some(b.as_slice::<f32>()?),
+            None => None,
+        };
+        let (xs, ws) = (x.as_slice::<f32>()?, self.weights.as_slice::<f32>()?);
+        build_f32(dims, |out| {
+            cpu::conv2d_packed_f32(
+                cfg.isa,
+                cfg.mode,
+                cfg.threads,
+                &p,
+                xs,
+                ws,
+                &self.packed,
+                bias,
+                &fusion,
+                out,
+            )
+        })
+    }
+}
+
+impl GemmStep {
+    /// Runs on input tensors `[a, c?, residual?]`.
+    pub(crate) fn run(&self, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+        let a = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| EvalError::Invalid("product input has no value".into()))?;
+        let ad = a.dims();
+        let (k, n) = (self.b.rows(), self.b.cols());
+        let (av, dims) = if self.trans_a {
+            if ad.len() != 2 {
+                return Err(EvalError::Invalid(format!("Gemm's A must be 2-d, got {ad:?}")));
+            }
+            (MatRef::row_major(a.as_slice()?, ad[0], ad[1]).t(), vec![ad[1], n])
+        } else {
+            if ad.len() < 2 {
+                return Err(EvalError::Invalid(format!(
+                    "product input must have rank 2 or more, got {ad:?}"
+                )));
+            }
+            let kk = ad[ad.len() - 1];
+            let m: usize = ad[..ad.len() - 1].iter().product();
+            let mut dims = ad.to_vec();
+            if let Some(last) = dims.last_mut() {
+                *last = n;
+            }
+            (MatRef::row_major(a.as_slice()?, m, kk), dims)
+        };
+        if av.cols != k {
+            return Err(EvalError::Invalid(format!(
+                "product inner sizes differ: A is {ad:?}, B has {k} rows"
+            )));
+        }
+        let m = av.rows;
+        let addend = match self.addend {
+            Some((i, beta)) => {
+                let c = inputs
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| EvalError::Invalid("Gemm's C has no value".into()))?;
+                let d = c.dims();
+                let (rows, cols) = match d.len() {
+                    0 => (1, 1),
+                    1 => (1, d[0]),
+                    _ => (d[0], d[1]),
+                };
+                let fits = |have: usize, want: usize| have == want || have == 1;
+                if d.len() > 2 || !fits(rows, m) || !fits(cols, n) {
+                    return Err(EvalError::Invalid(format!(
+                        "Gemm's C {d:?} does not broadcast to [{m}, {n}]"
+                    )));
+                }
+                Some(Addend {
+                    data: c.as_slice()?,
+                    row_stride: if rows == 1 { 0 } else { cols },
+                    col_stride: if cols == 1 { 0 } else { 1 },
+                    beta,
+                })
+            }
+            None => None,
+        };
+        let residual = match self.residual {
+            Some(r) => Some(Residual {
+                data: input_f32(inputs, r.input)?,
+                row_stride: n,
+                after_activation: r.after_activation,
+            }),
+            None => None,
+        };
+        let bias = match &self.col_bias {
+            Some(b) => Bias::PerColumn(b.as_slice()?),
+            None => Bias::None,
+        };
+        let epilogue = Epilogue {
+            alpha: self.alpha,
+            addend,
+            bias,
+            residual,
+            activation: self.activation,
+        };
+        build_f32(dims, |out| {
+            cpu::gemm_packed_f32(cfg.isa, cfg.mode, cfg.threads, av, &self.b, &epilogue, out)
+        })
+    }
+}
+
+/// `[outer, channels, inner]` of a tensor of rank 2 or more, over axis 1.
+fn channel_view(dims: &[usize]) -> Result<(usize, usize, usize), EvalError> {
+    if dims.len() < 2 {
+        return Err(EvalError::Invalid(format!(
+            "a per-channel op needs rank 2 or more, got {dims:?}"
+        )));
+    }
+    Ok((dims[0], dims[1], dims[2..].iter().product()))
+}
+
+impl ChainStep {
+    /// Runs on input tensors `[x]`.
+    pub(crate) fn run(&self, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| EvalError::Invalid("chain input has no value".into()))?;
+        let (outer, channels, inner) = channel_view(x.dims())?;
+        let stages: Vec<ChainStage> = self.stages.iter().map(OwnedStage::view).collect();
+        let xs = x.as_slice::<f32>()?;
+        build_f32(x.dims().to_vec(), |out| {
+            cpu::channel_chain_f32(cfg.threads, xs, outer, channels, inner, &stages, out)
+        })
+    }
+}
+
+/// Runs fast-mode LRN on input tensors `[x]`.
+pub(crate) fn run_lrn(l: &LrnAttrs, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+    let x = inputs
+        .first()
+        .copied()
+        .flatten()
+        .ok_or_else(|| EvalError::Invalid("LRN input has no value".into()))?;
+    let (outer, channels, inner) = channel_view(x.dims())?;
+    let xs = x.as_slice::<f32>()?;
+    build_f32(x.dims().to_vec(), |out| {
+        cpu::lrn_fast_f32(
+            cfg.threads,
+            xs,
+            outer,
+            channels,
+            inner,
+            l.size,
+            l.alpha,
+            l.beta,
+            l.bias,
+            out,
+        )
+    })
+}
+
+/// Runs 2-d max pooling on input tensors `[x]`.
+pub(crate) fn run_max_pool(
+    win: &PoolWindow,
+    cfg: NativeConfig,
+    inputs: &[Option<&Tensor>],
+) -> Result<Tensor, EvalError> {
+    let x = inputs
+        .first()
+        .copied()
+        .flatten()
+        .ok_or_else(|| EvalError::Invalid("pool input has no value".into()))?;
+    let d = x.dims();
+    let dims: [usize; 4] = d
+        .try_into()
+        .map_err(|_| EvalError::Invalid(format!("2-d pooling needs a 4-d input, got {d:?}")))?;
+    let xs = x.as_slice::<f32>()?;
+    build_f32(vec![d[0], d[1], win.output[0], win.output[1]], |out| {
+        cpu::max_pool2d_f32(cfg.threads, xs, dims, win, out)
+    })
+}

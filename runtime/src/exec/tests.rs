@@ -1,0 +1,144 @@
+//! The executor's fused steps against the plain interpreter: bit-identical in strict
+//! mode, the same bits at every thread count in fast mode, and the fusion they promise.
+
+use lightos_ir::{text::parse_graph, verify, DType, Graph, Tensor};
+
+use super::Executor;
+use crate::backend::{Backend, CpuConfig};
+use crate::cpu::Mode;
+use crate::reference::Interpreter;
+
+/// A small deterministic generator of values in [-1, 1).
+fn values(seed: u64, n: usize) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// A network exercising every fused pattern: conv + batch norm + scale + shift + relu
+/// (a conv step and a chain), conv + residual add + relu, depthwise conv, max pooling,
+/// matmul + bias row + relu, and fast-mode LRN.
+const NET: &str = r#"graph "fused"
+input %0: f32[2, 4, 9, 9] "x"
+%1 = constant : f32[6, 4, 3, 3] "w1"
+%2 = constant : f32[6] "b1"
+%3 = conv(%0, %1, %2) {kernel = [3, 3], strides = [1, 1], dilations = [1, 1], padding = [1, 1, 1, 1], group = 1} : f32[2, 6, 9, 9] "c1"
+%4 = constant : f32[6] "bn_s"
+%5 = constant : f32[6] "bn_b"
+%6 = constant : f32[6] "bn_m"
+%7 = constant : f32[6] "bn_v"
+%8 = batch_norm(%3, %4, %5, %6, %7) {epsilon = 1e-5} : f32[2, 6, 9, 9] "bn"
+%9 = constant : f32[6, 1, 1] "k"
+%10 = mul(%9, %8) : f32[2, 6, 9, 9] "scale"
+%11 = constant [0.25] : f32[] "shift_v"
+%12 = sub(%10, %11) : f32[2, 6, 9, 9] "shift"
+%13 = relu(%12) : f32[2, 6, 9, 9] "r1"
+%14 = constant : f32[6, 6, 3, 3] "w2"
+%15 = conv(%13, %14, _) {kernel = [3, 3], strides = [1, 1], dilations = [1, 1], padding = [1, 1, 1, 1], group = 1} : f32[2, 6, 9, 9] "c2"
+%16 = add(%13, %15) : f32[2, 6, 9, 9] "res"
+%17 = relu(%16) : f32[2, 6, 9, 9] "r2"
+%18 = constant : f32[6, 1, 3, 3] "dw"
+%19 = conv(%17, %18, _) {kernel = [3, 3], strides = [2, 2], dilations = [1, 1], padding = [1, 1, 1, 1], group = 6} : f32[2, 6, 5, 5] "c3"
+%20 = max_pool(%19) {kernel = [2, 2], strides = [2, 2], dilations = [1, 1], padding = [0, 0, 0, 0], ceil_mode = true} : f32[2, 6, 3, 3] "pool"
+%21 = lrn(%20) {size = 3, alpha = 0.0001, beta = 0.75, bias = 1.0} : f32[2, 6, 3, 3] "lrn"
+%22 = constant : f32[3, 5] "w3"
+%23 = constant [0.5, -0.5, 0.25, 0.0, 1.0] : f32[5] "b3"
+%24 = matmul(%21, %22) : f32[2, 6, 3, 5] "mm"
+%25 = add(%24, %23) : f32[2, 6, 3, 5] "bias"
+%26 = relu(%25) : f32[2, 6, 3, 5] "r3"
+output %26 "y"
+"#;
+
+fn net() -> Graph {
+    let weight = |name: &str| -> Option<Tensor> {
+        let (dims, seed): (Vec<usize>, u64) = match name {
+            "w1" => (vec![6, 4, 3, 3], 1),
+            "b1" => (vec![6], 2),
+            "bn_s" => (vec![6], 3),
+            "bn_b" => (vec![6], 4),
+            "bn_m" => (vec![6], 5),
+            "k" => (vec![6, 1, 1], 7),
+            "w2" => (vec![6, 6, 3, 3], 8),
+            "dw" => (vec![6, 1, 3, 3], 9),
+            "w3" => (vec![3, 5], 10),
+            "bn_v" => return Tensor::from_vec(vec![6], values(6, 6).iter().map(|v| v.abs() + 0.5).collect()).ok(),
+            _ => return None,
+        };
+        let n = dims.iter().product();
+        Tensor::from_vec(dims, values(seed, n)).ok()
+    };
+    let g = parse_graph(NET, &weight).expect("the test network parses");
+    verify(&g).expect("the test network verifies");
+    g
+}
+
+fn input() -> Tensor {
+    Tensor::from_vec(vec![2, 4, 9, 9], values(42, 2 * 4 * 81)).unwrap()
+}
+
+fn cpu(mode: Mode, threads: usize) -> Backend {
+    Backend::Cpu(CpuConfig { mode, threads })
+}
+
+#[test]
+fn fused_steps_cover_the_patterns() {
+    let g = net();
+    let e = Executor::new(&g, cpu(Mode::Fast, 1)).unwrap();
+    let kinds: Vec<(String, usize, usize)> = e.summary().kernels;
+    let expect = [
+        ("chain", 1, 4),    // batch norm, scale, shift, relu
+        ("conv", 3, 5),     // c1; c2 + res + r2; c3
+        ("gemm", 1, 3),     // mm + bias + r3
+        ("lrn", 1, 1),      // fast mode only
+        ("max_pool", 1, 1), // pool
+    ];
+    let expect: Vec<(String, usize, usize)> = expect.iter().map(|&(k, s, n)| (k.to_string(), s, n)).collect();
+    assert_eq!(kinds, expect);
+    let strict = Executor::new(&g, cpu(Mode::Strict, 1)).unwrap();
+    assert!(
+        strict.summary().kernels.iter().any(|(k, s, _)| k == "node" && *s == 1),
+        "LRN stays a node in strict mode"
+    );
+}
+
+#[test]
+fn strict_steps_are_bit_identical_to_the_interpreter() {
+    let g = net();
+    let x = input();
+    let want = Interpreter::new(&g).run(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(want[0].dtype(), DType::F32);
+    for threads in [1, 2, 4] {
+        let got = Executor::new(&g, cpu(Mode::Strict, threads))
+            .unwrap()
+            .run(std::slice::from_ref(&x))
+            .unwrap();
+        assert_eq!(got, want, "strict at {threads} threads");
+    }
+}
+
+#[test]
+fn fast_steps_are_deterministic_and_close() {
+    let g = net();
+    let x = input();
+    let want = Interpreter::new(&g).run(std::slice::from_ref(&x)).unwrap();
+    let one = Executor::new(&g, cpu(Mode::Fast, 1)).unwrap();
+    let first = one.run(std::slice::from_ref(&x)).unwrap();
+    assert_eq!(one.run(std::slice::from_ref(&x)).unwrap(), first, "run to run");
+    for threads in [2, 4] {
+        let got = Executor::new(&g, cpu(Mode::Fast, threads))
+            .unwrap()
+            .run(std::slice::from_ref(&x))
+            .unwrap();
+        assert_eq!(got, first, "fast at {threads} threads");
+    }
+    let (a, b) = (first[0].as_slice::<f32>().unwrap(), want[0].as_slice::<f32>().unwrap());
+    for (i, (p, q)) in a.iter().zip(b).enumerate() {
+        assert!((p - q).abs() <= 1e-5 * q.abs().max(1.0), "element {i}: {p} vs {q}");
+    }
+}
