@@ -300,6 +300,28 @@ fn port_line(p: &lightos_runtime::model::PortInfo) -> String {
     format!("  {}: {}[{}]\n", p.name, p.dtype, p.shape.join(", "))
 }
 
+/// The CPU backend's execution plan for the artifact's mode: steps per kernel kind and
+/// the graph nodes each covers, and the nodes evaluated once when the model loads.
+fn describe_cpu_plan(model: &Model) -> String {
+    let backend = model.cpu_backend(1);
+    match model.executor(backend) {
+        Ok(e) => {
+            let p = e.summary();
+            let mut s = format!(
+                "cpu plan ({} mode): {} steps per run, {} nodes evaluated once at load\n",
+                model.manifest().mode,
+                p.steps,
+                p.nodes_ahead_of_time
+            );
+            for (kind, steps, nodes) in &p.kernels {
+                s.push_str(&format!("  {kind}: {steps} steps covering {nodes} nodes\n"));
+            }
+            s
+        }
+        Err(e) => format!("cpu plan: cannot be prepared: {e}\n"),
+    }
+}
+
 /// The native code lines of `inspect`: node and kernel counts, targets, code bytes, and
 /// one line per kernel.
 fn describe_native(model: &Model) -> String {
@@ -382,6 +404,7 @@ fn describe(path: &Path, artifact: &Artifact, model: &Model) -> String {
         Err(e) => s.push_str(&format!("memory plan: made at run time ({e})\n")),
     }
     s.push_str(&describe_native(model));
+    s.push_str(&describe_cpu_plan(model));
     s.push_str("sections:\n");
     for sec in artifact.sections() {
         s.push_str(&format!(

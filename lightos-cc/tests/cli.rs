@@ -97,6 +97,10 @@ fn inspect_prints_the_manifest() {
     assert!(text.contains("output: f32[8, 10]"), "{text}");
     assert!(text.contains("gemm: 3"), "{text}");
     assert!(text.contains("weights: 6 tensors"), "{text}");
+    assert!(text.contains("memory plan: peak "), "{text}");
+    // Each Gemm + Relu pair runs as one GEMM with the activation in its epilogue.
+    assert!(text.contains("cpu plan (fast mode): 3 steps per run"), "{text}");
+    assert!(text.contains("gemm: 3 steps covering 5 nodes"), "{text}");
 }
 
 #[test]
