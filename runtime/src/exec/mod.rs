@@ -28,7 +28,8 @@ use lightos_ir::{Graph, Tensor};
 use crate::backend::Backend;
 use crate::cpu::Isa;
 use crate::native::NativeProgram;
-use crate::reference::{EvalError, Interpreter, RunError};
+use crate::reference::exec::check_result;
+use crate::reference::{check_inputs, EvalError, RunError};
 use steps::{Kernel, NativeConfig};
 
 /// One step of the plan.
@@ -196,7 +197,7 @@ impl<'g> Executor<'g> {
 
     /// Runs the graph on `inputs` (in graph-input order) and returns its outputs.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
-        Interpreter::new(self.graph).check_inputs(inputs)?;
+        check_inputs(self.graph, inputs)?;
         let mut env = self.known.clone();
         for (port, t) in self.graph.inputs().iter().zip(inputs) {
             env[port.value.index()] = Some(t.clone());
@@ -230,22 +231,7 @@ impl<'g> Executor<'g> {
                 ))));
             }
             for (&r, t) in node.results.iter().zip(results) {
-                let ty = self.graph.ty(r);
-                let fits = t.dtype() == ty.dtype
-                    && t.dims().len() == ty.rank()
-                    && ty
-                        .shape
-                        .dims()
-                        .iter()
-                        .zip(t.dims())
-                        .all(|(d, &n)| d.fixed().is_none_or(|f| f == n));
-                if !fits {
-                    return Err(node_error(EvalError::Invalid(format!(
-                        "result {}{:?} does not match its declared type {ty}",
-                        t.dtype(),
-                        t.dims()
-                    ))));
-                }
+                check_result(self.graph, r, &t).map_err(node_error)?;
                 env[r.index()] = Some(t);
             }
             for v in &step.dead_after {

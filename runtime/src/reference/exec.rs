@@ -108,50 +108,7 @@ impl<'g> Interpreter<'g> {
 
     /// Checks `inputs` against the graph's input types, binding symbolic dimensions.
     pub fn check_inputs(&self, inputs: &[Tensor]) -> Result<HashMap<String, usize>, RunError> {
-        let ports = self.graph.inputs();
-        if ports.len() != inputs.len() {
-            return Err(RunError::InputCount {
-                expected: ports.len(),
-                given: inputs.len(),
-            });
-        }
-        let mut symbols: HashMap<String, usize> = HashMap::new();
-        for (port, t) in ports.iter().zip(inputs) {
-            let ty = self.graph.ty(port.value);
-            if ty.dtype != t.dtype() {
-                return Err(RunError::InputDType {
-                    name: port.name.clone(),
-                    expected: ty.clone(),
-                    given: t.dtype(),
-                });
-            }
-            let shape_error = || RunError::InputShape {
-                name: port.name.clone(),
-                expected: ty.shape.clone(),
-                given: t.dims().to_vec(),
-            };
-            if ty.rank() != t.dims().len() {
-                return Err(shape_error());
-            }
-            for (d, &n) in ty.shape.dims().iter().zip(t.dims()) {
-                match d {
-                    Dim::Fixed(f) if *f != n => return Err(shape_error()),
-                    Dim::Fixed(_) => {}
-                    Dim::Sym(s) => {
-                        let first = *symbols.entry(s.clone()).or_insert(n);
-                        if first != n {
-                            return Err(RunError::SymbolMismatch {
-                                symbol: s.clone(),
-                                first,
-                                second: n,
-                                name: port.name.clone(),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        Ok(symbols)
+        check_inputs(self.graph, inputs)
     }
 
     /// Runs the graph on `inputs` (in graph-input order) and returns its outputs.
@@ -196,22 +153,7 @@ impl<'g> Interpreter<'g> {
                 ))));
             }
             for (&r, t) in node.results.iter().zip(results) {
-                let ty = self.graph.ty(r);
-                let fits = t.dtype() == ty.dtype
-                    && t.dims().len() == ty.rank()
-                    && ty
-                        .shape
-                        .dims()
-                        .iter()
-                        .zip(t.dims())
-                        .all(|(d, &n)| d.fixed().is_none_or(|f| f == n));
-                if !fits {
-                    return Err(node_error(EvalError::Invalid(format!(
-                        "result {}{:?} does not match its declared type {ty}",
-                        t.dtype(),
-                        t.dims()
-                    ))));
-                }
+                check_result(self.graph, r, &t).map_err(node_error)?;
                 env[r.index()] = Some(t);
             }
             for v in node.operands.iter().flatten() {
@@ -231,5 +173,76 @@ impl<'g> Interpreter<'g> {
                 })
             })
             .collect()
+    }
+}
+
+/// Checks `inputs` against `graph`'s input types, binding symbolic dimensions.
+pub fn check_inputs(graph: &Graph, inputs: &[Tensor]) -> Result<HashMap<String, usize>, RunError> {
+    let ports = graph.inputs();
+    if ports.len() != inputs.len() {
+        return Err(RunError::InputCount {
+            expected: ports.len(),
+            given: inputs.len(),
+        });
+    }
+    let mut symbols: HashMap<String, usize> = HashMap::new();
+    for (port, t) in ports.iter().zip(inputs) {
+        let ty = graph.ty(port.value);
+        if ty.dtype != t.dtype() {
+            return Err(RunError::InputDType {
+                name: port.name.clone(),
+                expected: ty.clone(),
+                given: t.dtype(),
+            });
+        }
+        let shape_error = || RunError::InputShape {
+            name: port.name.clone(),
+            expected: ty.shape.clone(),
+            given: t.dims().to_vec(),
+        };
+        if ty.rank() != t.dims().len() {
+            return Err(shape_error());
+        }
+        for (d, &n) in ty.shape.dims().iter().zip(t.dims()) {
+            match d {
+                Dim::Fixed(f) if *f != n => return Err(shape_error()),
+                Dim::Fixed(_) => {}
+                Dim::Sym(s) => {
+                    let first = *symbols.entry(s.clone()).or_insert(n);
+                    if first != n {
+                        return Err(RunError::SymbolMismatch {
+                            symbol: s.clone(),
+                            first,
+                            second: n,
+                            name: port.name.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(symbols)
+}
+
+/// Checks a node's result `t` against the declared type of its value `r` (symbolic
+/// dimensions match any size).
+pub(crate) fn check_result(graph: &Graph, r: lightos_ir::ValueId, t: &Tensor) -> Result<(), EvalError> {
+    let ty = graph.ty(r);
+    let fits = t.dtype() == ty.dtype
+        && t.dims().len() == ty.rank()
+        && ty
+            .shape
+            .dims()
+            .iter()
+            .zip(t.dims())
+            .all(|(d, &n)| d.fixed().is_none_or(|f| f == n));
+    if fits {
+        Ok(())
+    } else {
+        Err(EvalError::Invalid(format!(
+            "result {}{:?} does not match its declared type {ty}",
+            t.dtype(),
+            t.dims()
+        )))
     }
 }

@@ -15,10 +15,10 @@
 
 pub mod accumulate;
 mod error;
-mod exec;
+pub(crate) mod exec;
 mod ops;
 
 pub(crate) use error::invalid;
 pub use error::EvalError;
-pub use exec::{Interpreter, RunError};
+pub use exec::{check_inputs, Interpreter, RunError};
 pub use ops::eval_op;
