@@ -1,8 +1,11 @@
 //! The command line end to end: compile each fixture to an artifact, run it, and compare
 //! the outputs with PyTorch's; plus `inspect`, `--emit ir`, input binding and errors.
 
+mod common;
+
+use common::{cc, ok, s};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use lightos_runtime::npy::read_npy;
 
@@ -12,27 +15,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/data/fixtures")
         .join(name)
-}
-
-fn cc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lightos-cc"))
-        .args(args)
-        .output()
-        .expect("run lightos-cc")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "lightos-cc failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// Compiles `name` into `dir` and returns the artifact path.

@@ -4,8 +4,11 @@
 //! another machine is skipped (and still decodes), and a damaged section or manifest
 //! entry is refused with its own error.
 
+mod common;
+
+use common::{cc, ok, s};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use lightos_codegen::{ArtifactParts, NativeTarget};
 use lightos_frontend::onnx::proto::tensor_shape_proto::{dimension, Dimension};
@@ -144,27 +147,6 @@ fn write_model(dir: &Path) -> (PathBuf, PathBuf) {
 
 fn input_tensor() -> Tensor {
     Tensor::from_vec(vec![ROWS, COLS], values(ROWS * COLS, 0)).unwrap()
-}
-
-fn cc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lightos-cc"))
-        .args(args)
-        .output()
-        .expect("run lightos-cc")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "lightos-cc failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// Whether the writer compiles for this machine (x86-64 or aarch64).

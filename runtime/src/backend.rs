@@ -115,26 +115,7 @@ fn gemm(config: &CpuConfig, g: &GemmAttrs, a: &Tensor, b: &Tensor, c: Option<&Te
     let (av, bv) = (matrix(a, g.trans_a)?, matrix(b, g.trans_b)?);
     let (m, n) = (av.rows, bv.cols);
     let addend = match c {
-        Some(c) if g.beta != 0.0 => {
-            let d = c.dims();
-            let (rows, cols) = match d.len() {
-                0 => (1, 1),
-                1 => (1, d[0]),
-                _ => (d[0], d[1]),
-            };
-            let fits = |have: usize, want: usize| have == want || have == 1;
-            if !fits(rows, m) || !fits(cols, n) {
-                return Err(EvalError::Invalid(format!(
-                    "gemm C {d:?} does not broadcast to [{m}, {n}]"
-                )));
-            }
-            Some(Addend {
-                data: c.as_slice()?,
-                row_stride: if rows == 1 { 0 } else { cols },
-                col_stride: if cols == 1 { 0 } else { 1 },
-                beta: g.beta,
-            })
-        }
+        Some(c) if g.beta != 0.0 => Some(gemm_addend(c, m, n, g.beta)?),
         _ => None,
     };
     let epilogue = Epilogue {
@@ -158,6 +139,33 @@ fn gemm(config: &CpuConfig, g: &GemmAttrs, a: &Tensor, b: &Tensor, c: Option<&Te
     )
     .map_err(cpu_error)?;
     Ok(Tensor::from_vec(vec![m, n], out)?)
+}
+
+/// ONNX `Gemm`'s `C` (rank 0 to 2, broadcasting to `[m, n]`) as a scaled addend.
+pub(crate) fn gemm_addend(c: &Tensor, m: usize, n: usize, beta: f32) -> Result<Addend<'_>, EvalError> {
+    let d = c.dims();
+    let (rows, cols) = match d.len() {
+        0 => (1, 1),
+        1 => (1, d[0]),
+        2 => (d[0], d[1]),
+        _ => {
+            return Err(EvalError::Invalid(format!(
+                "gemm C must have rank 2 or less, got {d:?}"
+            )))
+        }
+    };
+    let fits = |have: usize, want: usize| have == want || have == 1;
+    if !fits(rows, m) || !fits(cols, n) {
+        return Err(EvalError::Invalid(format!(
+            "gemm C {d:?} does not broadcast to [{m}, {n}]"
+        )));
+    }
+    Ok(Addend {
+        data: c.as_slice()?,
+        row_stride: if rows == 1 { 0 } else { cols },
+        col_stride: if cols == 1 { 0 } else { 1 },
+        beta,
+    })
 }
 
 /// A 2-d tensor as a matrix view, transposed if asked.

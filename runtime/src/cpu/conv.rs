@@ -210,6 +210,8 @@ pub struct PackedConvWeights {
     groups: usize,
     /// The packed panels, group after group.
     data: Vec<f32>,
+    /// Whether every weight is finite (padding then may take part as zeros).
+    finite: bool,
 }
 
 impl PackedConvWeights {
@@ -231,6 +233,7 @@ impl PackedConvWeights {
             dims,
             groups: p.groups,
             data,
+            finite: w.iter().all(|v| v.is_finite()),
         })
     }
 }
@@ -315,7 +318,8 @@ fn conv_from(
         super::depthwise::depthwise(&cv, threads, x, w, out);
         return Ok(());
     }
-    if geo.padded && w.iter().any(|v| !v.is_finite()) {
+    let all_finite = || prepacked.map_or_else(|| w.iter().all(|v| v.is_finite()), |pre| pre.finite);
+    if geo.padded && !all_finite() {
         direct(&cv, x, w, out);
         return Ok(());
     }

@@ -28,7 +28,6 @@ use lightos_ir::{Graph, Tensor};
 use crate::backend::Backend;
 use crate::cpu::Isa;
 use crate::native::NativeProgram;
-use crate::reference::exec::check_result;
 use crate::reference::{check_inputs, EvalError, RunError};
 use steps::{Kernel, NativeConfig};
 
@@ -280,5 +279,28 @@ impl<'g> Executor<'g> {
             Kernel::Lrn(l) => Ok(vec![steps::run_lrn(l, cfg()?, operands)?]),
             Kernel::MaxPool(w) => Ok(vec![steps::run_max_pool(w, cfg()?, operands)?]),
         }
+    }
+}
+
+/// Checks a node's result `t` against the declared type of its value `r` (symbolic
+/// dimensions match any size).
+fn check_result(graph: &Graph, r: lightos_ir::ValueId, t: &Tensor) -> Result<(), EvalError> {
+    let ty = graph.ty(r);
+    let fits = t.dtype() == ty.dtype
+        && t.dims().len() == ty.rank()
+        && ty
+            .shape
+            .dims()
+            .iter()
+            .zip(t.dims())
+            .all(|(d, &n)| d.fixed().is_none_or(|f| f == n));
+    if fits {
+        Ok(())
+    } else {
+        Err(EvalError::Invalid(format!(
+            "result {}{:?} does not match its declared type {ty}",
+            t.dtype(),
+            t.dims()
+        )))
     }
 }

@@ -9,9 +9,10 @@
 
 use lightos_ir::{DType, LrnAttrs, Tensor};
 
+use crate::backend::gemm_addend;
 use crate::cpu::{
-    self, Activation, Addend, Bias, ChainOp, ChainStage, Conv2dParams, ConvFusion, Epilogue, Isa, MatRef, Mode,
-    PackedB, PackedConvWeights, PoolWindow, Residual,
+    self, Activation, Bias, ChainOp, ChainStage, Conv2dParams, ConvFusion, Epilogue, Isa, MatRef, Mode, PackedB,
+    PackedConvWeights, PoolWindow, Residual,
 };
 use crate::reference::EvalError;
 
@@ -272,24 +273,7 @@ impl GemmStep {
                     .copied()
                     .flatten()
                     .ok_or_else(|| EvalError::Invalid("Gemm's C has no value".into()))?;
-                let d = c.dims();
-                let (rows, cols) = match d.len() {
-                    0 => (1, 1),
-                    1 => (1, d[0]),
-                    _ => (d[0], d[1]),
-                };
-                let fits = |have: usize, want: usize| have == want || have == 1;
-                if d.len() > 2 || !fits(rows, m) || !fits(cols, n) {
-                    return Err(EvalError::Invalid(format!(
-                        "Gemm's C {d:?} does not broadcast to [{m}, {n}]"
-                    )));
-                }
-                Some(Addend {
-                    data: c.as_slice()?,
-                    row_stride: if rows == 1 { 0 } else { cols },
-                    col_stride: if cols == 1 { 0 } else { 1 },
-                    beta,
-                })
+                Some(gemm_addend(c, m, n, beta)?)
             }
             None => None,
         };

@@ -63,12 +63,12 @@ pub enum RunError {
     },
 }
 
-/// Runs a graph node by node in graph order, on the reference kernels or on a
-/// [`Backend`] that may replace some of them, and on the CPU backend also on an
-/// artifact's ahead-of-time compiled kernels ([`Interpreter::with_native`]).
+/// Runs a graph once, on the reference kernels or on a [`Backend`] that may replace
+/// some of them, and on the CPU backend also on an artifact's ahead-of-time compiled
+/// kernels ([`Interpreter::with_native`]): a one-run convenience over
+/// [`Executor`](crate::exec::Executor), which prepares a graph for many runs.
 pub struct Interpreter<'g> {
     graph: &'g Graph,
-    last_use: Vec<usize>,
     backend: Backend,
     native: Option<&'g NativeProgram>,
 }
@@ -81,18 +81,8 @@ impl<'g> Interpreter<'g> {
 
     /// An interpreter for a verified graph, on `backend`.
     pub fn with_backend(graph: &'g Graph, backend: Backend) -> Interpreter<'g> {
-        let mut last_use = vec![0usize; graph.values().len()];
-        for (i, node) in graph.nodes().iter().enumerate() {
-            for v in node.operands.iter().flatten() {
-                last_use[v.index()] = i;
-            }
-        }
-        for port in graph.outputs() {
-            last_use[port.value.index()] = usize::MAX;
-        }
         Interpreter {
             graph,
-            last_use,
             backend,
             native: None,
         }
@@ -113,66 +103,7 @@ impl<'g> Interpreter<'g> {
 
     /// Runs the graph on `inputs` (in graph-input order) and returns its outputs.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
-        self.check_inputs(inputs)?;
-        let mut env: Vec<Option<Tensor>> = vec![None; self.graph.values().len()];
-        for (port, t) in self.graph.inputs().iter().zip(inputs) {
-            env[port.value.index()] = Some(t.clone());
-        }
-        for (i, node) in self.graph.nodes().iter().enumerate() {
-            let node_error = |source: EvalError| RunError::Node {
-                node: node.name.clone(),
-                op: node.op.name(),
-                source,
-            };
-            let operands: Vec<Option<&Tensor>> = node
-                .operands
-                .iter()
-                .map(|o| o.and_then(|v| env[v.index()].as_ref()))
-                .collect();
-            if operands
-                .iter()
-                .zip(&node.operands)
-                .any(|(t, o)| o.is_some() && t.is_none())
-            {
-                return Err(node_error(EvalError::Invalid("an operand has no value".into())));
-            }
-            let native = match (&self.backend, self.native) {
-                (Backend::Cpu(_), Some(program)) => program.run_node(i, &operands),
-                _ => None,
-            };
-            let results = match native {
-                Some(r) => r,
-                None => self.backend.eval(&node.op, &operands),
-            }
-            .map_err(node_error)?;
-            if results.len() != node.results.len() {
-                return Err(node_error(EvalError::Invalid(format!(
-                    "gave {} results, expected {}",
-                    results.len(),
-                    node.results.len()
-                ))));
-            }
-            for (&r, t) in node.results.iter().zip(results) {
-                check_result(self.graph, r, &t).map_err(node_error)?;
-                env[r.index()] = Some(t);
-            }
-            for v in node.operands.iter().flatten() {
-                if self.last_use[v.index()] == i {
-                    env[v.index()] = None;
-                }
-            }
-        }
-        self.graph
-            .outputs()
-            .iter()
-            .map(|port| {
-                env[port.value.index()].clone().ok_or_else(|| RunError::Node {
-                    node: port.name.clone(),
-                    op: "output".into(),
-                    source: EvalError::Invalid("graph output has no value".into()),
-                })
-            })
-            .collect()
+        crate::exec::Executor::with_native(self.graph, self.backend, self.native)?.run(inputs)
     }
 }
 
@@ -222,27 +153,4 @@ pub fn check_inputs(graph: &Graph, inputs: &[Tensor]) -> Result<HashMap<String, 
         }
     }
     Ok(symbols)
-}
-
-/// Checks a node's result `t` against the declared type of its value `r` (symbolic
-/// dimensions match any size).
-pub(crate) fn check_result(graph: &Graph, r: lightos_ir::ValueId, t: &Tensor) -> Result<(), EvalError> {
-    let ty = graph.ty(r);
-    let fits = t.dtype() == ty.dtype
-        && t.dims().len() == ty.rank()
-        && ty
-            .shape
-            .dims()
-            .iter()
-            .zip(t.dims())
-            .all(|(d, &n)| d.fixed().is_none_or(|f| f == n));
-    if fits {
-        Ok(())
-    } else {
-        Err(EvalError::Invalid(format!(
-            "result {}{:?} does not match its declared type {ty}",
-            t.dtype(),
-            t.dims()
-        )))
-    }
 }
