@@ -14,7 +14,7 @@ pub mod tensor;
 pub use dtype::{DType, Element};
 pub use op::*;
 pub use shape::{Dim, Shape, ShapeError};
-pub use tensor::{Tensor, TensorError};
+pub use tensor::{Arena, Tensor, TensorError};
 pub mod graph;
 pub mod infer;
 

@@ -1,7 +1,8 @@
 //! Dense tensors: a dtype, fixed dimensions and aligned, shared storage.
 //!
-//! Storage is either owned heap memory or a window of a memory-mapped file, so weights can
-//! be read in place from an artifact. Cloning a tensor shares its storage.
+//! Storage is owned heap memory, a window of a memory-mapped file (so weights can be read
+//! in place from an artifact), or a window of an [`Arena`] (a block an executor reuses
+//! for the intermediate values of its runs). Cloning a tensor shares its storage.
 
 use std::fmt;
 use std::sync::Arc;
@@ -77,6 +78,53 @@ enum Storage {
         offset: usize,
         len: usize,
     },
+    /// A window of an arena.
+    Arena {
+        arena: Arc<Arena>,
+        offset: usize,
+        len: usize,
+    },
+}
+
+/// A fixed block of 8-byte aligned memory in which tensors are placed by offset: the
+/// arena of a static memory plan, reused from run to run.
+///
+/// Tensors in an arena may alias one another's bytes over time (a plan gives two values
+/// the same bytes when their lifetimes do not meet), so writing into one is `unsafe`
+/// ([`Tensor::from_arena`]): the writer vouches that nothing else reads those bytes
+/// meanwhile.
+pub struct Arena {
+    words: Box<[std::cell::UnsafeCell<u64>]>,
+}
+
+// SAFETY: the bytes are only written through `Tensor::from_arena`, whose caller
+// guarantees that no other thread or tensor reads the written range at the same time.
+unsafe impl Sync for Arena {}
+unsafe impl Send for Arena {}
+
+impl Arena {
+    /// A zeroed arena of at least `bytes` bytes.
+    pub fn new(bytes: usize) -> Arena {
+        Arena {
+            words: (0..bytes.div_ceil(8)).map(|_| std::cell::UnsafeCell::new(0)).collect(),
+        }
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.words.len() * 8
+    }
+
+    /// Whether it holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The address of byte `offset`.
+    fn ptr(&self, offset: usize) -> *mut u8 {
+        // `UnsafeCell<u64>` has the layout of `u64`, so the cells are one run of bytes.
+        (self.words.as_ptr() as *mut u8).wrapping_add(offset)
+    }
 }
 
 impl Storage {
@@ -84,6 +132,9 @@ impl Storage {
         match self {
             Storage::Heap { words, len } => &bytemuck::cast_slice::<u64, u8>(words)[..*len],
             Storage::Mapped { map, offset, len } => &map[*offset..*offset + *len],
+            // SAFETY: the window was checked to lie inside the arena when the tensor was
+            // made; writers of the arena guarantee nobody reads bytes they write.
+            Storage::Arena { arena, offset, len } => unsafe { std::slice::from_raw_parts(arena.ptr(*offset), *len) },
         }
     }
 }
@@ -248,7 +299,71 @@ impl Tensor {
                 let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(Arc::get_mut(words)?.as_mut_slice())[..*len];
                 bytemuck::try_cast_slice_mut(bytes).ok()
             }
-            Storage::Mapped { .. } => None,
+            Storage::Mapped { .. } | Storage::Arena { .. } => None,
+        }
+    }
+
+    /// A tensor of `dims` placed at byte `offset` of `arena`, whose elements `fill`
+    /// writes (all of them) before the tensor is returned.
+    ///
+    /// # Safety
+    ///
+    /// No other tensor whose bytes meet this window may be read or written while `fill`
+    /// runs or while the returned tensor is alive (a memory plan's liveness gives this).
+    pub unsafe fn from_arena<T: Element, E>(
+        arena: &Arc<Arena>,
+        offset: usize,
+        dims: Vec<usize>,
+        fill: impl FnOnce(&mut [T]) -> Result<(), E>,
+    ) -> Result<Result<Tensor, E>, TensorError> {
+        let len = byte_size(&dims, T::DTYPE.size_bytes())?;
+        let fits = offset.checked_add(len).is_some_and(|end| end <= arena.len());
+        if !fits {
+            return Err(TensorError::LengthMismatch {
+                dtype: T::DTYPE,
+                dims: format_dims(&dims),
+                expected: len,
+                actual: arena.len().saturating_sub(offset),
+            });
+        }
+        let ptr = arena.ptr(offset);
+        if ptr.align_offset(std::mem::align_of::<T>()) != 0 {
+            return Err(TensorError::Misaligned(T::DTYPE));
+        }
+        // SAFETY: in bounds and aligned (checked above); exclusive by the caller's promise.
+        let elements =
+            unsafe { std::slice::from_raw_parts_mut(ptr.cast::<T>(), len / std::mem::size_of::<T>().max(1)) };
+        if let Err(e) = fill(elements) {
+            return Ok(Err(e));
+        }
+        Ok(Ok(Tensor {
+            dtype: T::DTYPE,
+            dims,
+            storage: Storage::Arena {
+                arena: Arc::clone(arena),
+                offset,
+                len,
+            },
+        }))
+    }
+
+    /// Whether the bytes lie in an [`Arena`].
+    pub fn is_in_arena(&self) -> bool {
+        matches!(self.storage, Storage::Arena { .. })
+    }
+
+    /// The same tensor with its bytes copied to heap memory of its own.
+    pub fn to_owned_storage(&self) -> Tensor {
+        let len = self.bytes().len();
+        let mut words = vec![0u64; len.div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..len].copy_from_slice(self.bytes());
+        Tensor {
+            dtype: self.dtype,
+            dims: self.dims.clone(),
+            storage: Storage::Heap {
+                words: Arc::new(words),
+                len,
+            },
         }
     }
 

@@ -308,10 +308,13 @@ fn describe_cpu_plan(model: &Model) -> String {
         Ok(e) => {
             let p = e.summary();
             let mut s = format!(
-                "cpu plan ({} mode): {} steps per run, {} nodes evaluated once at load\n",
+                "cpu plan ({} mode): {} steps per run, {} nodes evaluated once at load; \
+                 arena of {} bytes holding {} native results\n",
                 model.manifest().mode,
                 p.steps,
-                p.nodes_ahead_of_time
+                p.nodes_ahead_of_time,
+                p.arena_bytes,
+                p.arena_values
             );
             for (kind, steps, nodes) in &p.kernels {
                 s.push_str(&format!("  {kind}: {steps} steps covering {nodes} nodes\n"));

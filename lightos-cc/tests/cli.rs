@@ -82,6 +82,8 @@ fn inspect_prints_the_manifest() {
     assert!(text.contains("memory plan: peak "), "{text}");
     // Each Gemm + Relu pair runs as one GEMM with the activation in its epilogue.
     assert!(text.contains("cpu plan (fast mode): 3 steps per run"), "{text}");
+    // The two hidden layers' results share the arena; the last is the graph output.
+    assert!(text.contains("holding 2 native results"), "{text}");
     assert!(text.contains("gemm: 3 steps covering 5 nodes"), "{text}");
 }
 

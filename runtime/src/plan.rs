@@ -84,6 +84,12 @@ impl MemoryPlan {
                 last: last_use[index].unwrap_or(first),
             });
         }
+        MemoryPlan::from_slots(slots)
+    }
+
+    /// Places `slots` (their `value`, `size`, `first` and `last` set; any time scale,
+    /// e.g. the steps of an executor) in one arena.
+    pub fn from_slots(mut slots: Vec<Slot>) -> Result<MemoryPlan, PlanError> {
         let arena_bytes = place(&mut slots)?;
         Ok(MemoryPlan { arena_bytes, slots })
     }

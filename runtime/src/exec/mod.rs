@@ -23,13 +23,16 @@ mod steps;
 #[cfg(test)]
 mod tests;
 
-use lightos_ir::{Graph, Tensor};
+use std::sync::{Arc, Mutex};
+
+use lightos_ir::{Arena, DType, Graph, Tensor};
 
 use crate::backend::Backend;
 use crate::cpu::Isa;
 use crate::native::NativeProgram;
+use crate::plan::{MemoryPlan, Slot};
 use crate::reference::{check_inputs, EvalError, RunError};
-use steps::{Kernel, NativeConfig};
+use steps::{Kernel, NativeConfig, Place};
 
 /// One step of the plan.
 struct Step {
@@ -41,6 +44,9 @@ struct Step {
     inputs: Vec<Option<lightos_ir::ValueId>>,
     /// Values to drop after the step (their last reader).
     dead_after: Vec<lightos_ir::ValueId>,
+    /// The result's `(offset, size)` in the arena, for native steps the memory plan
+    /// places there.
+    slot: Option<(usize, usize)>,
 }
 
 /// What a plan is made of, for reports.
@@ -53,6 +59,11 @@ pub struct PlanSummary {
     /// Per kernel kind (`node`, `conv`, `gemm`, `chain`, `lrn`): steps and the graph
     /// nodes they cover, sorted by kind.
     pub kernels: Vec<(String, usize, usize)>,
+    /// The arena's size in bytes (the static memory plan's peak).
+    pub arena_bytes: usize,
+    /// Results placed in the arena, one per native step with a fixed-size result that is
+    /// not a graph output.
+    pub arena_values: usize,
 }
 
 /// A graph prepared for repeated runs on one backend.
@@ -65,6 +76,10 @@ pub struct Executor<'g> {
     known: Vec<Option<Tensor>>,
     steps: Vec<Step>,
     nodes_ahead_of_time: usize,
+    /// Bytes of the arena the native steps' results are placed in.
+    arena_bytes: usize,
+    /// Arenas not in use by a run (one per concurrent run, reused).
+    arenas: Mutex<Vec<Arc<Arena>>>,
 }
 
 impl<'g> Executor<'g> {
@@ -103,6 +118,7 @@ impl<'g> Executor<'g> {
                     isa: Isa::detect(),
                     mode: c.mode,
                     threads: c.threads.max(1),
+                    out: Place::Heap,
                 };
                 let mut chosen = select::Selector::new(graph, &known, cfg).choose();
                 if let Some(program) = native {
@@ -145,6 +161,7 @@ impl<'g> Executor<'g> {
                 kernel: c.kernel,
                 inputs: c.inputs,
                 dead_after: Vec::new(),
+                slot: None,
             })
             .collect();
         let mut is_output = vec![false; graph.values().len()];
@@ -158,6 +175,7 @@ impl<'g> Executor<'g> {
                 }
             }
         }
+        let arena_bytes = plan_arena(graph, &mut steps, &last_reader, &is_output)?;
         // Known values nothing reads any more (weights now packed inside a step).
         for (v, slot) in known.iter_mut().enumerate() {
             if !read_by_steps[v] && !is_output[v] {
@@ -171,6 +189,8 @@ impl<'g> Executor<'g> {
             known,
             steps,
             nodes_ahead_of_time,
+            arena_bytes,
+            arenas: Mutex::new(Vec::new()),
         })
     }
 
@@ -191,12 +211,40 @@ impl<'g> Executor<'g> {
             steps: self.steps.len(),
             nodes_ahead_of_time: self.nodes_ahead_of_time,
             kernels: kinds.into_iter().map(|(k, (s, n))| (k.to_string(), s, n)).collect(),
+            arena_bytes: self.arena_bytes,
+            arena_values: self.steps.iter().filter(|s| s.slot.is_some()).count(),
         }
     }
 
     /// Runs the graph on `inputs` (in graph-input order) and returns its outputs.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
         check_inputs(self.graph, inputs)?;
+        let arena = self.take_arena();
+        let outputs = self.run_in(inputs, arena.as_ref());
+        if let Some(a) = arena {
+            self.give_back(a);
+        }
+        outputs
+    }
+
+    /// An arena for one run: a free one, or a new one.
+    fn take_arena(&self) -> Option<Arc<Arena>> {
+        if self.arena_bytes == 0 {
+            return None;
+        }
+        let free = self.arenas.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        Some(free.unwrap_or_else(|| Arc::new(Arena::new(self.arena_bytes))))
+    }
+
+    /// Keeps `arena` for later runs, unless a tensor still points into it.
+    fn give_back(&self, mut arena: Arc<Arena>) {
+        if Arc::get_mut(&mut arena).is_some() {
+            self.arenas.lock().unwrap_or_else(|e| e.into_inner()).push(arena);
+        }
+    }
+
+    /// [`Executor::run`] with `arena` for the planned results.
+    fn run_in(&self, inputs: &[Tensor], arena: Option<&Arc<Arena>>) -> Result<Vec<Tensor>, RunError> {
         let mut env = self.known.clone();
         for (port, t) in self.graph.inputs().iter().zip(inputs) {
             env[port.value.index()] = Some(t.clone());
@@ -221,7 +269,20 @@ impl<'g> Executor<'g> {
             {
                 return Err(node_error(EvalError::Invalid("an operand has no value".into())));
             }
-            let results = self.run_step(step, &operands).map_err(node_error)?;
+            let place = match (arena, step.slot) {
+                (Some(arena), Some((offset, size))) => Place::Arena { arena, offset, size },
+                _ => Place::Heap,
+            };
+            let mut results = self.run_step(step, &operands, place).map_err(node_error)?;
+            if step.slot.is_none() {
+                // A kernel may return a view of an operand; one that lies in the arena
+                // must not outlive its slot, so it gets bytes of its own.
+                for t in &mut results {
+                    if t.is_in_arena() {
+                        *t = t.to_owned_storage();
+                    }
+                }
+            }
             if results.len() != node.results.len() {
                 return Err(node_error(EvalError::Invalid(format!(
                     "gave {} results, expected {}",
@@ -251,12 +312,18 @@ impl<'g> Executor<'g> {
     }
 
     /// Runs one step on its operands.
-    fn run_step(&self, step: &Step, operands: &[Option<&Tensor>]) -> Result<Vec<Tensor>, EvalError> {
+    fn run_step<'a>(
+        &self,
+        step: &Step,
+        operands: &[Option<&Tensor>],
+        out: Place<'a>,
+    ) -> Result<Vec<Tensor>, EvalError> {
         let cfg = || match self.backend {
             Backend::Cpu(c) => Ok(NativeConfig {
                 isa: Isa::detect(),
                 mode: c.mode,
                 threads: c.threads.max(1),
+                out,
             }),
             Backend::Reference => Err(EvalError::Invalid("a native step on the reference backend".into())),
         };
@@ -303,4 +370,48 @@ fn check_result(graph: &Graph, r: lightos_ir::ValueId, t: &Tensor) -> Result<(),
             t.dims()
         )))
     }
+}
+
+/// The static memory plan of the native steps' results: each result that has a fixed
+/// size and is not a graph output gets a slot in one arena, live from its step to its
+/// last reader, reused by values whose lifetimes do not meet. Sets each step's slot and
+/// returns the arena's size.
+fn plan_arena(
+    graph: &Graph,
+    steps: &mut [Step],
+    last_reader: &[Option<usize>],
+    is_output: &[bool],
+) -> Result<usize, RunError> {
+    let mut slots = Vec::new();
+    let mut owner = Vec::new();
+    for (s, step) in steps.iter().enumerate() {
+        let placed = matches!(
+            step.kernel,
+            Kernel::Conv(_) | Kernel::Gemm(_) | Kernel::Chain(_) | Kernel::Lrn(_) | Kernel::MaxPool(_)
+        );
+        let Some(&last) = step.nodes.last() else { continue };
+        let [r] = graph.nodes()[last].results[..] else { continue };
+        let ty = graph.ty(r);
+        let size = ty.shape.num_elements().ok().and_then(|n| n.checked_mul(4));
+        let (true, Some(size), DType::F32, false) = (placed, size, ty.dtype, is_output[r.index()]) else {
+            continue;
+        };
+        slots.push(Slot {
+            value: r,
+            offset: 0,
+            size,
+            first: s,
+            last: last_reader[r.index()].unwrap_or(s),
+        });
+        owner.push(s);
+    }
+    let plan = MemoryPlan::from_slots(slots).map_err(|e| RunError::Node {
+        node: graph.name.clone(),
+        op: "memory plan".into(),
+        source: EvalError::Invalid(e.to_string()),
+    })?;
+    for (slot, &s) in plan.slots.iter().zip(&owner) {
+        steps[s].slot = Some((slot.offset, slot.size));
+    }
+    Ok(plan.arena_bytes)
 }

@@ -45,12 +45,12 @@ pub(crate) struct Selector<'a> {
     is_output: Vec<bool>,
     /// Whether each node is already covered by a chosen step.
     taken: Vec<bool>,
-    cfg: NativeConfig,
+    cfg: NativeConfig<'static>,
 }
 
 impl<'a> Selector<'a> {
     /// A selector over `graph` whose known values are `known`.
-    pub(crate) fn new(graph: &'a Graph, known: &'a [Option<Tensor>], cfg: NativeConfig) -> Selector<'a> {
+    pub(crate) fn new(graph: &'a Graph, known: &'a [Option<Tensor>], cfg: NativeConfig<'static>) -> Selector<'a> {
         let mut readers = vec![Vec::new(); graph.values().len()];
         for (i, node) in graph.nodes().iter().enumerate() {
             for v in node.operands.iter().flatten() {

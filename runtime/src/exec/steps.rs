@@ -7,7 +7,9 @@
 //! Every fused step gives the bits of its nodes run one by one on the same backend
 //! (fast-mode LRN aside, which is one node).
 
-use lightos_ir::{DType, LrnAttrs, Tensor};
+use std::sync::Arc;
+
+use lightos_ir::{Arena, DType, LrnAttrs, Tensor};
 
 use crate::backend::gemm_addend;
 use crate::cpu::{
@@ -142,32 +144,70 @@ pub(crate) struct ChainStep {
     pub stages: Vec<OwnedStage>,
 }
 
+/// Where a native step puts its result.
+#[derive(Copy, Clone)]
+pub(crate) enum Place<'a> {
+    /// Fresh heap memory.
+    Heap,
+    /// The executor's arena, at `offset`, in a slot of `size` bytes that no live value
+    /// shares (the executor's memory plan).
+    Arena {
+        /// The arena of this run.
+        arena: &'a Arc<Arena>,
+        /// The slot's byte offset.
+        offset: usize,
+        /// The slot's size in bytes.
+        size: usize,
+    },
+}
+
 /// The settings every native step runs with.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct NativeConfig {
+#[derive(Copy, Clone)]
+pub(crate) struct NativeConfig<'a> {
     /// The instruction set.
     pub isa: Isa,
     /// The numerics mode.
     pub mode: Mode,
     /// Threads.
     pub threads: usize,
+    /// Where the result goes.
+    pub out: Place<'a>,
 }
 
 fn cpu_error(e: cpu::CpuError) -> EvalError {
     EvalError::Invalid(e.to_string())
 }
 
-/// A fresh `f32` tensor of `dims` filled by `fill`.
+/// An `f32` tensor of `dims` at `place`, filled by `fill`.
 fn build_f32(
+    place: Place,
     dims: Vec<usize>,
     fill: impl FnOnce(&mut [f32]) -> Result<(), cpu::CpuError>,
 ) -> Result<Tensor, EvalError> {
-    let mut t = Tensor::zeros(DType::F32, dims)?;
-    let out = t
-        .as_mut_slice::<f32>()
-        .ok_or_else(|| EvalError::Invalid("a fresh tensor is not writable".into()))?;
-    fill(out).map_err(cpu_error)?;
-    Ok(t)
+    match place {
+        Place::Heap => {
+            let mut t = Tensor::zeros(DType::F32, dims)?;
+            let out = t
+                .as_mut_slice::<f32>()
+                .ok_or_else(|| EvalError::Invalid("a fresh tensor is not writable".into()))?;
+            fill(out).map_err(cpu_error)?;
+            Ok(t)
+        }
+        Place::Arena { arena, offset, size } => {
+            let bytes = dims
+                .iter()
+                .try_fold(4usize, |a, &d| a.checked_mul(d))
+                .ok_or_else(|| EvalError::Invalid(format!("result {dims:?} overflows")))?;
+            if bytes != size {
+                return Err(EvalError::Invalid(format!(
+                    "result {dims:?} does not fit its {size}-byte slot in the memory plan"
+                )));
+            }
+            // SAFETY: the slot is exactly the result's size, and the memory plan gives it
+            // to this value alone while the value is live; `fill` writes every element.
+            unsafe { Tensor::from_arena::<f32, _>(arena, offset, dims, fill) }?.map_err(cpu_error)
+        }
+    }
 }
 
 /// The `f32` elements of input `i`.
@@ -182,7 +222,7 @@ fn input_f32<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a [f32], E
 
 impl ConvStep {
     /// Runs on input tensors `[x, residual?]`.
-    pub(crate) fn run(&self, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+    pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
         let x = inputs
             .first()
             .copied()
@@ -214,7 +254,7 @@ impl ConvStep {
             None => None,
         };
         let (xs, ws) = (x.as_slice::<f32>()?, self.weights.as_slice::<f32>()?);
-        build_f32(dims, |out| {
+        build_f32(cfg.out, dims, |out| {
             cpu::conv2d_packed_f32(
                 cfg.isa,
                 cfg.mode,
@@ -233,7 +273,7 @@ impl ConvStep {
 
 impl GemmStep {
     /// Runs on input tensors `[a, c?, residual?]`.
-    pub(crate) fn run(&self, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+    pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
         let a = inputs
             .first()
             .copied()
@@ -296,7 +336,7 @@ impl GemmStep {
             residual,
             activation: self.activation,
         };
-        build_f32(dims, |out| {
+        build_f32(cfg.out, dims, |out| {
             cpu::gemm_packed_f32(cfg.isa, cfg.mode, cfg.threads, av, &self.b, &epilogue, out)
         })
     }
@@ -314,7 +354,7 @@ fn channel_view(dims: &[usize]) -> Result<(usize, usize, usize), EvalError> {
 
 impl ChainStep {
     /// Runs on input tensors `[x]`.
-    pub(crate) fn run(&self, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+    pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
         let x = inputs
             .first()
             .copied()
@@ -323,14 +363,14 @@ impl ChainStep {
         let (outer, channels, inner) = channel_view(x.dims())?;
         let stages: Vec<ChainStage> = self.stages.iter().map(OwnedStage::view).collect();
         let xs = x.as_slice::<f32>()?;
-        build_f32(x.dims().to_vec(), |out| {
+        build_f32(cfg.out, x.dims().to_vec(), |out| {
             cpu::channel_chain_f32(cfg.threads, xs, outer, channels, inner, &stages, out)
         })
     }
 }
 
 /// Runs fast-mode LRN on input tensors `[x]`.
-pub(crate) fn run_lrn(l: &LrnAttrs, cfg: NativeConfig, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+pub(crate) fn run_lrn(l: &LrnAttrs, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
     let x = inputs
         .first()
         .copied()
@@ -338,7 +378,7 @@ pub(crate) fn run_lrn(l: &LrnAttrs, cfg: NativeConfig, inputs: &[Option<&Tensor>
         .ok_or_else(|| EvalError::Invalid("LRN input has no value".into()))?;
     let (outer, channels, inner) = channel_view(x.dims())?;
     let xs = x.as_slice::<f32>()?;
-    build_f32(x.dims().to_vec(), |out| {
+    build_f32(cfg.out, x.dims().to_vec(), |out| {
         cpu::lrn_fast_f32(
             cfg.threads,
             xs,
@@ -357,7 +397,7 @@ pub(crate) fn run_lrn(l: &LrnAttrs, cfg: NativeConfig, inputs: &[Option<&Tensor>
 /// Runs 2-d max pooling on input tensors `[x]`.
 pub(crate) fn run_max_pool(
     win: &PoolWindow,
-    cfg: NativeConfig,
+    cfg: NativeConfig<'_>,
     inputs: &[Option<&Tensor>],
 ) -> Result<Tensor, EvalError> {
     let x = inputs
@@ -370,7 +410,7 @@ pub(crate) fn run_max_pool(
         .try_into()
         .map_err(|_| EvalError::Invalid(format!("2-d pooling needs a 4-d input, got {d:?}")))?;
     let xs = x.as_slice::<f32>()?;
-    build_f32(vec![d[0], d[1], win.output[0], win.output[1]], |out| {
+    build_f32(cfg.out, vec![d[0], d[1], win.output[0], win.output[1]], |out| {
         cpu::max_pool2d_f32(cfg.threads, xs, dims, win, out)
     })
 }

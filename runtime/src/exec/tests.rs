@@ -142,3 +142,26 @@ fn fast_steps_are_deterministic_and_close() {
         assert!((p - q).abs() <= 1e-5 * q.abs().max(1.0), "element {i}: {p} vs {q}");
     }
 }
+
+#[test]
+fn native_results_share_one_arena_across_runs_and_threads() {
+    let g = net();
+    let x = input();
+    let e = Executor::new(&g, cpu(Mode::Strict, 2)).unwrap();
+    let summary = e.summary();
+    // The three convs, the chain and the pool put their results in the arena; LRN runs as
+    // a node in strict mode, and the GEMM's result is the graph output.
+    assert_eq!(summary.arena_values, 5, "{summary:?}");
+    let sizes = [2 * 6 * 81, 2 * 6 * 81, 2 * 6 * 81, 2 * 6 * 25, 2 * 6 * 9].map(|n| n * 4);
+    assert!(summary.arena_bytes < sizes.iter().sum::<usize>(), "{summary:?}");
+    let want = Interpreter::new(&g).run(std::slice::from_ref(&x)).unwrap();
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| e.run(std::slice::from_ref(&x)).unwrap()))
+            .collect();
+        for r in runs {
+            assert_eq!(r.join().unwrap(), want);
+        }
+    });
+    assert_eq!(e.run(std::slice::from_ref(&x)).unwrap(), want);
+}
