@@ -68,6 +68,9 @@ pub fn max_pool2d_f32(
         acc.resize(ow, 0.0);
         for plane in part {
             let xs = &x[plane * h * w..][..h * w];
+            // Without NaNs the maximum is a plain `max` (ties keep the earlier tap, as the
+            // reference does), which vectorizes; with one, every step checks for NaN.
+            let has_nan = xs.iter().any(|v| v.is_nan());
             for oy in 0..oh {
                 acc.fill(f32::NEG_INFINITY);
                 for ky in 0..kh {
@@ -85,17 +88,15 @@ pub fn max_pool2d_f32(
                         let first = cols.start * sw + off - win.pad_begin[1];
                         // A NaN maximum stays; a NaN tap or a greater one replaces it
                         // (written as selects, so the loop has no branches).
-                        let step = |m: &mut f32, v: f32| {
-                            let take = !m.is_nan() & (v.is_nan() | (v > *m));
-                            *m = if take { v } else { *m };
-                        };
-                        if sw == 1 {
-                            for (m, &v) in acc[cols.clone()].iter_mut().zip(&row[first..first + cols.len()]) {
-                                step(m, v);
+                        let taps = row[first..].iter().step_by(sw);
+                        if has_nan {
+                            for (m, &v) in acc[cols].iter_mut().zip(taps) {
+                                let take = !m.is_nan() & (v.is_nan() | (v > *m));
+                                *m = if take { v } else { *m };
                             }
                         } else {
-                            for (i, m) in acc[cols].iter_mut().enumerate() {
-                                step(m, row[first + i * sw]);
+                            for (m, &v) in acc[cols].iter_mut().zip(taps) {
+                                *m = if v > *m { v } else { *m };
                             }
                         }
                     }
@@ -108,4 +109,55 @@ pub fn max_pool2d_f32(
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightos_ir::{Op, Padding, PoolAttrs, PoolKind, Tensor};
+
+    /// Max pooling against the reference, bit for bit, with and without NaNs (whose
+    /// first occurrence in a window wins) and with signed zeros (ties keep the first).
+    #[test]
+    fn max_pool_matches_the_reference_bits() {
+        let (n, c, h, w) = (1, 3, 7, 9);
+        let base: Vec<f32> = (0..n * c * h * w)
+            .map(|i| match i % 11 {
+                3 => 0.0,
+                7 => -0.0,
+                _ => ((i * 37 % 23) as f32 - 11.0) * 0.5,
+            })
+            .collect();
+        let mut with_nan = base.clone();
+        with_nan[10] = f32::NAN;
+        with_nan[40] = f32::from_bits(0x7fc0_0001);
+        with_nan[41] = f32::from_bits(0xffc0_0002);
+        for x in [base, with_nan] {
+            for (stride, pads) in [(1, [0, 0, 0, 0]), (2, [1, 1, 1, 1]), (2, [0, 2, 1, 0])] {
+                let attrs = PoolAttrs {
+                    kind: PoolKind::Max,
+                    kernel: vec![3, 2],
+                    strides: vec![stride, stride],
+                    dilations: vec![1, 2],
+                    padding: Padding::Explicit(pads.to_vec()),
+                    ceil_mode: true,
+                };
+                let t = Tensor::from_vec(vec![n, c, h, w], x.clone()).unwrap();
+                let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
+                let d = want[0].dims().to_vec();
+                let win = PoolWindow {
+                    kernel: [3, 2],
+                    strides: [stride, stride],
+                    dilations: [1, 2],
+                    pad_begin: [pads[0], pads[1]],
+                    output: [d[2], d[3]],
+                };
+                let mut out = vec![0.0f32; d.iter().product()];
+                max_pool2d_f32(2, &x, [n, c, h, w], &win, &mut out).unwrap();
+                let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
+                let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "stride {stride} pads {pads:?}");
+            }
+        }
+    }
 }
