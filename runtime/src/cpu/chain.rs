@@ -12,7 +12,7 @@
 
 use super::gemm::{expect_len, mul, Activation};
 use super::kernel::activate;
-use super::simd::Scalar;
+use super::simd::{Scalar, Simd};
 use super::threads;
 use super::CpuError;
 
@@ -62,7 +62,7 @@ pub enum ChainStage<'a> {
 impl ChainStage<'_> {
     /// Checks that every per-channel operand has `channels` values (or one, where a
     /// single value is allowed).
-    fn check(&self, channels: usize) -> Result<(), CpuError> {
+    pub(crate) fn check(&self, channels: usize) -> Result<(), CpuError> {
         match self {
             ChainStage::Binary { values, .. } => {
                 if values.len() != channels && values.len() != 1 {
@@ -81,6 +81,38 @@ impl ChainStage<'_> {
             ChainStage::Activation(_) => {}
         }
         Ok(())
+    }
+
+    /// Applies the stage to the vector `t` of channel `c` (the same operations as
+    /// [`ChainStage::apply`], for a microkernel epilogue).
+    ///
+    /// # Safety
+    ///
+    /// `S` must run on this CPU; `c` must be a channel the stage has values for.
+    #[inline(always)]
+    pub(crate) unsafe fn apply_vec<S: Simd>(&self, c: usize, t: S::V) -> S::V {
+        match *self {
+            ChainStage::Binary {
+                op,
+                values,
+                value_first,
+            } => {
+                let v = S::splat(*values.get_unchecked(if values.len() == 1 { 0 } else { c }));
+                match (op, value_first) {
+                    (ChainOp::Add, _) => S::add(t, v),
+                    (ChainOp::Sub, false) => S::sub(t, v),
+                    (ChainOp::Sub, true) => S::sub(v, t),
+                    (ChainOp::Mul, _) => S::mul(t, v),
+                    (ChainOp::Div, false) => S::div(t, v),
+                    (ChainOp::Div, true) => S::div(v, t),
+                }
+            }
+            ChainStage::BatchNorm { mean, inv, scale, bias } => {
+                let at = |p: &[f32]| S::splat(*p.get_unchecked(c));
+                S::add(S::mul(S::mul(S::sub(t, at(mean)), at(inv)), at(scale)), at(bias))
+            }
+            ChainStage::Activation(act) => activate::<S>(t, &act),
+        }
     }
 
     /// Applies the stage to one line of channel `c`, in place.

@@ -20,6 +20,7 @@
 use lightos_ir::infer::conv_geometry;
 use lightos_ir::op::Padding;
 
+use super::chain::ChainStage;
 use super::gemm::{expect_len, mul, pack_a, run_region, Activation, BSource, MatRef, PackB, Problem};
 use super::isa::{kernels, Isa};
 use super::kernel::{epilogue_vec, EpiRaw};
@@ -148,8 +149,8 @@ pub(crate) struct Geometry {
     padded: bool,
 }
 
-/// What is fused after the bias of a convolution: `act(acc + bias [+ r])` or
-/// `act(acc + bias) + r`, one rounded operation per step.
+/// What is fused after the bias of a convolution: `act(stages(acc + bias) [+ r])` or
+/// `act(stages(acc + bias)) + r`, one rounded operation per step.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct ConvFusion<'a> {
     /// A residual of the output's shape, added before the activation (or after it with
@@ -159,6 +160,10 @@ pub struct ConvFusion<'a> {
     pub residual_after_activation: bool,
     /// The activation.
     pub activation: Activation,
+    /// Per-channel stages (batch norm, scale, shift) applied after the bias and before
+    /// the residual and the activation, each with one value per output channel; no
+    /// activation stages (the activation above comes after the residual).
+    pub stages: &'a [ChainStage<'a>],
 }
 
 /// `out = conv(x, w) + bias` (ONNX `Conv` on 4-d `f32` tensors) on the widest
@@ -298,6 +303,14 @@ fn conv_from(
     }
     if let Some(r) = fusion.residual {
         expect_len("residual", out_len, r.len())?;
+    }
+    for stage in fusion.stages {
+        if matches!(stage, ChainStage::Activation(_)) {
+            return Err(CpuError::Invalid(
+                "fused convolution stages are per-channel arithmetic; the activation is its own field".into(),
+            ));
+        }
+        stage.check(p.out_channels)?;
     }
     if out_len == 0 {
         return Ok(());
@@ -454,6 +467,10 @@ impl ConvView<'_> {
             e.res_after = self.fusion.residual_after_activation;
         }
         e.act = self.fusion.activation;
+        // SAFETY of the lifetime erasure: the epilogue lives only for this call, during
+        // which `fusion` (and so its stages) is borrowed.
+        e.stages = (self.fusion.stages.as_ptr().cast(), self.fusion.stages.len());
+        e.chan0 = g * self.cout_g;
         e
     }
 }

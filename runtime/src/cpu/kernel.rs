@@ -15,14 +15,15 @@
 //! next block reloads the stored `f32` accumulators and goes on, which gives exactly the
 //! bits of one unbroken loop. So neither the block sizes nor the thread split change a bit.
 
+use super::chain::ChainStage;
 use super::gemm::Activation;
 use super::simd::Simd;
 
 /// The epilogue of one sub-GEMM, as raw pointers already offset to its first element.
 ///
 /// Applied per element after the last K step, in this order: `t = alpha * acc`;
-/// `t = t + beta * c[i, j]`; `t = t + bias`; `t = t + r[i, j]` (unless `res_after`);
-/// activation; `t = t + r[i, j]` (if `res_after`).
+/// `t = t + beta * c[i, j]`; `t = t + bias`; the per-row chain stages; `t = t + r[i, j]`
+/// (unless `res_after`); activation; `t = t + r[i, j]` (if `res_after`).
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct EpiRaw {
     /// Scale of the product.
@@ -39,6 +40,11 @@ pub(crate) struct EpiRaw {
     pub res_after: bool,
     /// Activation.
     pub act: Activation,
+    /// Per-row chain stages `(first, count)`, borrowed for the call; row `i` is channel
+    /// `chan0 + i` of the stages' per-channel values.
+    pub stages: (*const ChainStage<'static>, usize),
+    /// The channel of row 0, for the chain stages.
+    pub chan0: usize,
 }
 
 impl EpiRaw {
@@ -51,6 +57,8 @@ impl EpiRaw {
         residual: None,
         res_after: false,
         act: Activation::None,
+        stages: (std::ptr::null(), 0),
+        chan0: 0,
     };
 
     /// Whether applying this epilogue changes nothing.
@@ -58,6 +66,7 @@ impl EpiRaw {
         self.alpha.is_none()
             && self.addend.is_none()
             && self.row_bias.is_null()
+            && self.stages.1 == 0
             && self.col_bias.is_null()
             && self.residual.is_none()
             && matches!(self.act, Activation::None)
@@ -184,6 +193,11 @@ pub(crate) unsafe fn epilogue_vec<S: Simd>(e: &EpiRaw, mut t: S::V, i: usize, j:
     }
     if !e.col_bias.is_null() {
         t = S::add(t, fetch::<S>(e.col_bias.add(j), 1, n));
+    }
+    if e.stages.1 > 0 {
+        for stage in std::slice::from_raw_parts(e.stages.0, e.stages.1) {
+            t = stage.apply_vec::<S>(e.chan0 + i, t);
+        }
     }
     if let Some((r, ld)) = e.residual {
         if !e.res_after {

@@ -37,6 +37,10 @@ pub(crate) trait Simd: Copy {
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     /// `a * b`, rounded.
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`, rounded.
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b`, rounded.
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
     /// `a * b + c`, rounded once where the instruction set has a fused multiply-add.
     unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a > b` (false for NaN).
@@ -91,6 +95,14 @@ impl Simd for Scalar {
     #[inline(always)]
     unsafe fn mul(a: f32, b: f32) -> f32 {
         a * b
+    }
+    #[inline(always)]
+    unsafe fn sub(a: f32, b: f32) -> f32 {
+        a - b
+    }
+    #[inline(always)]
+    unsafe fn div(a: f32, b: f32) -> f32 {
+        a / b
     }
     #[inline(always)]
     unsafe fn fmadd(a: f32, b: f32, c: f32) -> f32 {
@@ -173,6 +185,14 @@ mod x86 {
             _mm256_mul_ps(a, b)
         }
         #[inline(always)]
+        unsafe fn sub(a: __m256, b: __m256) -> __m256 {
+            _mm256_sub_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn div(a: __m256, b: __m256) -> __m256 {
+            _mm256_div_ps(a, b)
+        }
+        #[inline(always)]
         unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
             _mm256_fmadd_ps(a, b, c)
         }
@@ -241,6 +261,14 @@ mod x86 {
         #[inline(always)]
         unsafe fn mul(a: __m512, b: __m512) -> __m512 {
             _mm512_mul_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sub(a: __m512, b: __m512) -> __m512 {
+            _mm512_sub_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn div(a: __m512, b: __m512) -> __m512 {
+            _mm512_div_ps(a, b)
         }
         #[inline(always)]
         unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
@@ -323,6 +351,14 @@ mod arm {
         #[inline(always)]
         unsafe fn mul(a: float32x4_t, b: float32x4_t) -> float32x4_t {
             vmulq_f32(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sub(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            vsubq_f32(a, b)
+        }
+        #[inline(always)]
+        unsafe fn div(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            vdivq_f32(a, b)
         }
         #[inline(always)]
         unsafe fn fmadd(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {

@@ -492,6 +492,7 @@ fn strict_conv_with_same_padding_and_fusion() {
             residual: Some(&res),
             residual_after_activation: false,
             activation: act,
+            stages: &[],
         };
         for isa in Isa::available() {
             let mut out = vec![0.0; len];
@@ -663,4 +664,100 @@ fn bad_arguments_are_errors() {
     p.kernel = [3, 3];
     p.strides = [0, 1];
     assert!(conv2d_f32(Mode::Fast, 1, &p, &x, &w, None, &mut y).is_err());
+}
+
+/// Batch norm, scale, shift and divide fused into the convolution's epilogue give the
+/// bits of the reference ops run one after another, on every instruction set, for plain,
+/// grouped and depthwise convolutions, with a residual and an activation after them.
+#[test]
+fn strict_conv_with_fused_channel_stages_matches_the_reference_ops() {
+    let mut rng = Rng(31);
+    let cases = conv_cases();
+    for ci in [0, 5, 6, 18] {
+        let c = &cases[ci];
+        let (x, w, b) = conv_data(c, &mut rng);
+        let dims = c.p.output_dims().unwrap();
+        let len: usize = dims.iter().product();
+        let co = c.p.out_channels;
+        let (mean, scale, bias, k, k2) = (rng.vec(co), rng.vec(co), rng.vec(co), rng.vec(co), rng.vec(1));
+        let var: Vec<f32> = rng.vec(co).iter().map(|v| v.abs() + 0.1).collect();
+        let eps = 1e-5f32;
+        let inv: Vec<f32> = var.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect();
+        let res = rng.vec(len);
+        // The reference, op by op.
+        let per_channel = |v: &[f32]| t(&[co, 1, 1], v);
+        let mut want = ref_conv(c, &x, &w, Some(&b));
+        let bn = Op::BatchNorm(lightos_ir::NormAttrs { axis: 1, epsilon: eps });
+        let ch = |v: &[f32]| t(&[co], v);
+        want = run_ref(
+            &bn,
+            &[
+                Some(&t(&dims, &want)),
+                Some(&ch(&scale)),
+                Some(&ch(&bias)),
+                Some(&ch(&mean)),
+                Some(&ch(&var)),
+            ],
+        );
+        want = run_ref(
+            &Op::Binary(BinaryOp::Mul),
+            &[Some(&per_channel(&k)), Some(&t(&dims, &want))],
+        );
+        want = run_ref(
+            &Op::Binary(BinaryOp::Sub),
+            &[Some(&t(&dims, &want)), Some(&t(&[1], &k2))],
+        );
+        want = run_ref(
+            &Op::Binary(BinaryOp::Div),
+            &[Some(&per_channel(&k)), Some(&t(&dims, &want))],
+        );
+        want = ref_act(Activation::Relu, &ref_add(&want, &res, &dims), &dims);
+        let stages = [
+            ChainStage::BatchNorm {
+                mean: &mean,
+                inv: &inv,
+                scale: &scale,
+                bias: &bias,
+            },
+            ChainStage::Binary {
+                op: ChainOp::Mul,
+                values: &k,
+                value_first: true,
+            },
+            ChainStage::Binary {
+                op: ChainOp::Sub,
+                values: &k2,
+                value_first: false,
+            },
+            ChainStage::Binary {
+                op: ChainOp::Div,
+                values: &k,
+                value_first: true,
+            },
+        ];
+        let fusion = ConvFusion {
+            residual: Some(&res),
+            residual_after_activation: false,
+            activation: Activation::Relu,
+            stages: &stages,
+        };
+        for isa in Isa::available() {
+            for threads in [1, 3] {
+                let mut out = vec![0.0; len];
+                conv2d_fused_f32(isa, Mode::Strict, threads, &c.p, &x, &w, Some(&b), &fusion, &mut out).unwrap();
+                same_bits(
+                    &out,
+                    &want,
+                    &format!("conv case {ci} with stages on {isa:?} t{threads}"),
+                );
+            }
+        }
+        let bad = [ChainStage::Activation(Activation::Relu)];
+        let mut out = vec![0.0; len];
+        let refused = ConvFusion {
+            stages: &bad,
+            ..ConvFusion::default()
+        };
+        assert!(conv2d_fused_f32(Isa::Scalar, Mode::Strict, 1, &c.p, &x, &w, Some(&b), &refused, &mut out).is_err());
+    }
 }

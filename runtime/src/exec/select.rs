@@ -4,9 +4,10 @@
 //! Patterns, each matched only where every fused intermediate value has exactly one
 //! reader and is not a graph output (so nothing else needs it):
 //!
-//! - `Conv` (2-d, `f32`, constant weights and bias), then optionally a residual `Add` of
-//!   a value of the same shape and an activation (`Relu`, `LeakyRelu`, `Clip` with
-//!   constant bounds), in either order;
+//! - `Conv` (2-d, `f32`, constant weights and bias), then optionally per-channel
+//!   arithmetic (batch norm, scale, shift by constants), then a residual `Add` of a value
+//!   of the same shape and an activation (`Relu`, `LeakyRelu`, `Clip` with constant
+//!   bounds), in either order;
 //! - `Gemm` or `MatMul` (`f32`, constant 2-d B), then for `MatMul` optionally the `Add` of
 //!   a constant row (a bias), then the same residual and activation;
 //! - a run of per-channel elementwise nodes (`BatchNormalization` with constant
@@ -235,10 +236,22 @@ impl<'a> Selector<'a> {
             groups: c.group,
         };
         let packed = PackedConvWeights::new(self.cfg.isa, self.cfg.mode, &template, w.as_slice().ok()?).ok()?;
-        let (more, residual, activation) = self.epilogue(node.results[0], 1);
+        // Per-channel arithmetic right after the convolution (batch norm, scale, shift)
+        // runs in its epilogue, on the rows (output channels) of each tile.
+        let mut nodes = vec![i];
+        let mut stages = Vec::new();
+        let mut r = node.results[0];
+        while let Some(j) = self.sole_reader(r) {
+            match self.stage(j, r, template.out_channels) {
+                Some(OwnedStage::Activation(_)) | None => break,
+                Some(s) => stages.push(s),
+            }
+            nodes.push(j);
+            r = self.node(j).results[0];
+        }
+        let (more, residual, activation) = self.epilogue(r, 1);
         let mut inputs = vec![Some(x)];
         inputs.extend(residual.map(|(v, _)| Some(v)));
-        let mut nodes = vec![i];
         nodes.extend(more);
         Some(Chosen {
             nodes,
@@ -247,6 +260,7 @@ impl<'a> Selector<'a> {
                 weights: w.clone(),
                 packed,
                 bias,
+                stages,
                 residual: residual.map(|(_, u)| u),
                 activation,
             })),

@@ -60,7 +60,8 @@ pub(crate) struct ResidualUse {
     pub after_activation: bool,
 }
 
-/// A fused convolution. Inputs: `[x, residual?]`.
+/// A fused convolution: bias, per-channel stages, residual, activation. Inputs:
+/// `[x, residual?]`.
 pub(crate) struct ConvStep {
     /// Kernel size, strides, dilations, groups; batch and spatial sizes are set per run.
     pub template: Conv2dParams,
@@ -70,6 +71,8 @@ pub(crate) struct ConvStep {
     pub packed: PackedConvWeights,
     /// The bias.
     pub bias: Option<Tensor>,
+    /// Per-channel stages after the bias (batch norm, scale, shift).
+    pub stages: Vec<OwnedStage>,
     /// The residual.
     pub residual: Option<ResidualUse>,
     /// The activation.
@@ -244,10 +247,12 @@ impl ConvStep {
             Some(r) => Some(input_f32(inputs, r.input)?),
             None => None,
         };
+        let stages: Vec<ChainStage> = self.stages.iter().map(OwnedStage::view).collect();
         let fusion = ConvFusion {
             residual,
             residual_after_activation: self.residual.is_some_and(|r| r.after_activation),
             activation: self.activation,
+            stages: &stages,
         };
         let bias = match &self.bias {
             Some(b) => Some(b.as_slice::<f32>()?),
