@@ -47,6 +47,9 @@ struct Step {
     /// The result's `(offset, size)` in the arena, for native steps the memory plan
     /// places there.
     slot: Option<(usize, usize)>,
+    /// A reshape-like node whose result may stay a view of its operand's arena slot
+    /// (the plan keeps the slot alive for the view's readers).
+    view: bool,
 }
 
 /// What a plan is made of, for reports.
@@ -162,6 +165,7 @@ impl<'g> Executor<'g> {
                 inputs: c.inputs,
                 dead_after: Vec::new(),
                 slot: None,
+                view: false,
             })
             .collect();
         let mut is_output = vec![false; graph.values().len()];
@@ -274,7 +278,7 @@ impl<'g> Executor<'g> {
                 _ => Place::Heap,
             };
             let mut results = self.run_step(step, &operands, place).map_err(node_error)?;
-            if step.slot.is_none() {
+            if step.slot.is_none() && !step.view {
                 // A kernel may return a view of an operand; one that lies in the arena
                 // must not outlive its slot, so it gets bytes of its own.
                 for t in &mut results {
@@ -345,6 +349,7 @@ impl<'g> Executor<'g> {
             Kernel::Chain(c) => Ok(vec![c.run(cfg()?, operands)?]),
             Kernel::Lrn(l) => Ok(vec![steps::run_lrn(l, cfg()?, operands)?]),
             Kernel::MaxPool(w) => Ok(vec![steps::run_max_pool(w, cfg()?, operands)?]),
+            Kernel::Concat(axis) => Ok(vec![steps::run_concat(*axis, cfg()?, operands)?]),
         }
     }
 }
@@ -372,10 +377,21 @@ fn check_result(graph: &Graph, r: lightos_ir::ValueId, t: &Tensor) -> Result<(),
     }
 }
 
+/// Whether `op` only reinterprets its first operand's shape, so its result may share the
+/// operand's bytes.
+fn is_view(op: &lightos_ir::Op) -> bool {
+    use lightos_ir::Op;
+    matches!(
+        op,
+        Op::Reshape(_) | Op::Flatten(_) | Op::Squeeze | Op::Unsqueeze | Op::Identity
+    )
+}
+
 /// The static memory plan of the native steps' results: each result that has a fixed
 /// size and is not a graph output gets a slot in one arena, live from its step to its
-/// last reader, reused by values whose lifetimes do not meet. Sets each step's slot and
-/// returns the arena's size.
+/// last reader (or the last reader of a view of it: a reshape shares its operand's
+/// bytes), reused by values whose lifetimes do not meet. Sets each step's slot and
+/// whether its results may stay views into the arena, and returns the arena's size.
 fn plan_arena(
     graph: &Graph,
     steps: &mut [Step],
@@ -384,18 +400,37 @@ fn plan_arena(
 ) -> Result<usize, RunError> {
     let mut slots = Vec::new();
     let mut owner = Vec::new();
-    for (s, step) in steps.iter().enumerate() {
+    // The slot each value's bytes may lie in: its own, or its operand's for a view.
+    let mut slot_of: Vec<Option<usize>> = vec![None; graph.values().len()];
+    for (s, step) in steps.iter_mut().enumerate() {
         let placed = matches!(
             step.kernel,
-            Kernel::Conv(_) | Kernel::Gemm(_) | Kernel::Chain(_) | Kernel::Lrn(_) | Kernel::MaxPool(_)
+            Kernel::Conv(_)
+                | Kernel::Gemm(_)
+                | Kernel::Chain(_)
+                | Kernel::Lrn(_)
+                | Kernel::MaxPool(_)
+                | Kernel::Concat(_)
         );
         let Some(&last) = step.nodes.last() else { continue };
-        let [r] = graph.nodes()[last].results[..] else { continue };
+        let node = &graph.nodes()[last];
+        let [r] = node.results[..] else { continue };
+        if matches!(step.kernel, Kernel::Node) && is_view(&node.op) && !is_output[r.index()] {
+            if let Some(k) = step.inputs.first().copied().flatten().and_then(|v| slot_of[v.index()]) {
+                let end = last_reader[r.index()].unwrap_or(s);
+                let slot: &mut Slot = &mut slots[k];
+                slot.last = slot.last.max(end);
+                slot_of[r.index()] = Some(k);
+                step.view = true;
+            }
+            continue;
+        }
         let ty = graph.ty(r);
         let size = ty.shape.num_elements().ok().and_then(|n| n.checked_mul(4));
         let (true, Some(size), DType::F32, false) = (placed, size, ty.dtype, is_output[r.index()]) else {
             continue;
         };
+        slot_of[r.index()] = Some(slots.len());
         slots.push(Slot {
             value: r,
             offset: 0,

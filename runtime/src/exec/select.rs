@@ -14,6 +14,7 @@
 //!   parameters; `Add`, `Sub`, `Mul`, `Div` by a constant with one value per channel;
 //!   activations) over a value of rank 2 or more;
 //! - `MaxPool` over 2 spatial axes (fixed spatial sizes);
+//! - `Concat` of `f32` values computed at run time (into the arena);
 //! - `LRN` in fast mode.
 //!
 //! A fused step runs where its last node stands, so every value it reads (a residual
@@ -86,6 +87,7 @@ impl<'a> Selector<'a> {
                 .or_else(|| self.chain(i))
                 .or_else(|| self.lrn(i))
                 .or_else(|| self.max_pool(i))
+                .or_else(|| self.concat(i))
                 .unwrap_or_else(|| Chosen {
                     nodes: vec![i],
                     kernel: Kernel::Node,
@@ -435,6 +437,18 @@ impl<'a> Selector<'a> {
 }
 
 impl Selector<'_> {
+    /// `Concat` at node `i`, when every operand is an `f32` value computed at run time.
+    fn concat(&self, i: usize) -> Option<Chosen> {
+        let node = self.node(i);
+        let Op::Concat(a) = &node.op else { return None };
+        let all_runtime = node.operands.iter().all(|o| o.is_some_and(|v| self.runtime_f32(v)));
+        (all_runtime && !node.operands.is_empty()).then(|| Chosen {
+            nodes: vec![i],
+            kernel: Kernel::Concat(a.axis),
+            inputs: node.operands.clone(),
+        })
+    }
+
     /// 2-d max pooling at node `i`, when the input's spatial sizes are fixed.
     fn max_pool(&self, i: usize) -> Option<Chosen> {
         let node = self.node(i);

@@ -34,6 +34,8 @@ pub(crate) enum Kernel {
     Lrn(LrnAttrs),
     /// 2-d max pooling.
     MaxPool(PoolWindow),
+    /// `Concat` of `f32` tensors along an axis, written straight into its slot.
+    Concat(usize),
 }
 
 impl Kernel {
@@ -47,6 +49,7 @@ impl Kernel {
             Kernel::Chain(_) => "chain",
             Kernel::Lrn(_) => "lrn",
             Kernel::MaxPool(_) => "max_pool",
+            Kernel::Concat(_) => "concat",
         }
     }
 }
@@ -417,5 +420,52 @@ pub(crate) fn run_max_pool(
     let xs = x.as_slice::<f32>()?;
     build_f32(cfg.out, vec![d[0], d[1], win.output[0], win.output[1]], |out| {
         cpu::max_pool2d_f32(cfg.threads, xs, dims, win, out)
+    })
+}
+
+/// Runs `Concat` along `axis` on `f32` input tensors: each output row (the axes before
+/// `axis`) is the parts' rows one after another.
+pub(crate) fn run_concat(axis: usize, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+    let parts: Vec<&Tensor> = inputs.iter().copied().collect::<Option<_>>().unwrap_or_default();
+    let Some(first) = parts.first().filter(|_| parts.len() == inputs.len()) else {
+        return Err(EvalError::Invalid("concat operands have no value".into()));
+    };
+    let rank = first.dims().len();
+    if axis >= rank {
+        return Err(EvalError::Invalid(format!(
+            "concat axis {axis} is out of range for {:?}",
+            first.dims()
+        )));
+    }
+    let mut dims = first.dims().to_vec();
+    dims[axis] = 0;
+    for p in &parts {
+        let fits = p.dims().len() == rank
+            && p.dims()
+                .iter()
+                .zip(first.dims())
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a == b);
+        if !fits {
+            return Err(EvalError::Invalid(format!(
+                "concat operands {:?} and {:?} do not fit along axis {axis}",
+                first.dims(),
+                p.dims()
+            )));
+        }
+        dims[axis] += p.dims()[axis];
+    }
+    let outer: usize = dims[..axis].iter().product();
+    let slices: Vec<&[f32]> = parts.iter().map(|p| p.as_slice::<f32>()).collect::<Result<_, _>>()?;
+    build_f32(cfg.out, dims, |out| {
+        let mut at = 0;
+        for o in 0..outer {
+            for s in &slices {
+                let chunk = s.len() / outer.max(1);
+                out[at..at + chunk].copy_from_slice(&s[o * chunk..(o + 1) * chunk]);
+                at += chunk;
+            }
+        }
+        Ok(())
     })
 }

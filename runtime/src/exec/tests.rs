@@ -23,7 +23,8 @@ fn values(seed: u64, n: usize) -> Vec<f32> {
 
 /// A network exercising every fused pattern: conv + batch norm + scale + shift + relu
 /// (one conv step), conv + residual add + relu, depthwise conv, max pooling, a scale +
-/// relu chain, matmul + bias row + relu, and fast-mode LRN.
+/// relu chain, matmul + bias row + relu, fast-mode LRN, and a concat of two flattened
+/// views, one of them of a value whose other readers ran long before.
 const NET: &str = r#"graph "fused"
 input %0: f32[2, 4, 9, 9] "x"
 %1 = constant : f32[6, 4, 3, 3] "w1"
@@ -51,10 +52,14 @@ input %0: f32[2, 4, 9, 9] "x"
 %21 = lrn(%31) {size = 3, alpha = 0.0001, beta = 0.75, bias = 1.0} : f32[2, 6, 3, 3] "lrn"
 %22 = constant : f32[3, 5] "w3"
 %23 = constant [0.5, -0.5, 0.25, 0.0, 1.0] : f32[5] "b3"
-%24 = matmul(%21, %22) : f32[2, 6, 3, 5] "mm"
+%50 = mul(%21, %9) : f32[2, 6, 3, 3] "lscale"
+%24 = matmul(%50, %22) : f32[2, 6, 3, 5] "mm"
 %25 = add(%24, %23) : f32[2, 6, 3, 5] "bias"
 %26 = relu(%25) : f32[2, 6, 3, 5] "r3"
-output %26 "y"
+%40 = flatten(%31) {axis = 1} : f32[2, 54] "flat_chain"
+%41 = flatten(%26) {axis = 1} : f32[2, 90] "flat_mm"
+%42 = concat(%40, %41) {axis = 1} : f32[2, 144] "cat"
+output %42 "y"
 "#;
 
 fn net() -> Graph {
@@ -94,19 +99,21 @@ fn fused_steps_cover_the_patterns() {
     let e = Executor::new(&g, cpu(Mode::Fast, 1)).unwrap();
     let kinds: Vec<(String, usize, usize)> = e.summary().kernels;
     let expect = [
-        ("chain", 1, 2),    // pscale, prelu
+        ("chain", 2, 3),    // pscale + prelu; lscale
+        ("concat", 1, 1),   // cat
         ("conv", 3, 9),     // c1 + bn + scale + shift + r1; c2 + res + r2; c3
         ("gemm", 1, 3),     // mm + bias + r3
         ("lrn", 1, 1),      // fast mode only
         ("max_pool", 1, 1), // pool
+        ("node", 2, 2),     // the flattens
     ];
     let expect: Vec<(String, usize, usize)> = expect.iter().map(|&(k, s, n)| (k.to_string(), s, n)).collect();
     assert_eq!(kinds, expect);
     let strict = Executor::new(&g, cpu(Mode::Strict, 1)).unwrap();
-    assert!(
-        strict.summary().kernels.iter().any(|(k, s, _)| k == "node" && *s == 1),
-        "LRN stays a node in strict mode"
-    );
+    let kinds = strict.summary().kernels;
+    // LRN stays a node in strict mode, beside the two flattens.
+    assert!(kinds.contains(&("node".to_string(), 3, 3)), "{kinds:?}");
+    assert!(!kinds.iter().any(|(k, _, _)| k == "lrn"), "{kinds:?}");
 }
 
 #[test]
@@ -151,10 +158,11 @@ fn native_results_share_one_arena_across_runs_and_threads() {
     let x = input();
     let e = Executor::new(&g, cpu(Mode::Strict, 2)).unwrap();
     let summary = e.summary();
-    // The three convs, the pool and the chain put their results in the arena; LRN runs as
-    // a node in strict mode, and the GEMM's result is the graph output.
-    assert_eq!(summary.arena_values, 5, "{summary:?}");
-    let sizes = [2 * 6 * 81, 2 * 6 * 81, 2 * 6 * 25, 2 * 6 * 9, 2 * 6 * 9].map(|n| n * 4);
+    // The three convs, the pool, the two chains and the GEMM put their results in the
+    // arena (the flattens are views into it); LRN runs as a node in strict mode, and the
+    // concat is the graph output.
+    assert_eq!(summary.arena_values, 7, "{summary:?}");
+    let sizes = [81, 81, 25, 9, 9, 9, 15].map(|n| n * 2 * 6 * 4);
     assert!(summary.arena_bytes < sizes.iter().sum::<usize>(), "{summary:?}");
     let want = Interpreter::new(&g).run(std::slice::from_ref(&x)).unwrap();
     std::thread::scope(|s| {
@@ -165,5 +173,33 @@ fn native_results_share_one_arena_across_runs_and_threads() {
             assert_eq!(r.join().unwrap(), want);
         }
     });
+    assert_eq!(e.run(std::slice::from_ref(&x)).unwrap(), want);
+}
+
+/// A view read long after its operand's other readers: without the plan keeping the
+/// operand's slot alive for the view, `c3` would take that slot and overwrite the bytes
+/// the concat reads through the view.
+const VIEWS: &str = r#"graph "views"
+input %0: f32[1, 4, 6, 6] "x"
+%1 = constant : f32[4, 4, 3, 3] "w"
+%2 = conv(%0, %1, _) {kernel = [3, 3], strides = [1, 1], dilations = [1, 1], padding = [1, 1, 1, 1], group = 1} : f32[1, 4, 6, 6] "c1"
+%3 = flatten(%2) {axis = 1} : f32[1, 144] "f1"
+%4 = conv(%2, %1, _) {kernel = [3, 3], strides = [1, 1], dilations = [1, 1], padding = [1, 1, 1, 1], group = 1} : f32[1, 4, 6, 6] "c2"
+%5 = conv(%4, %1, _) {kernel = [3, 3], strides = [1, 1], dilations = [1, 1], padding = [1, 1, 1, 1], group = 1} : f32[1, 4, 6, 6] "c3"
+%6 = flatten(%5) {axis = 1} : f32[1, 144] "f3"
+%7 = concat(%3, %6) {axis = 1} : f32[1, 288] "cat"
+output %7 "y"
+"#;
+
+#[test]
+fn views_keep_their_slot_alive() {
+    let weight = |name: &str| (name == "w").then(|| Tensor::from_vec(vec![4, 4, 3, 3], values(3, 144)).unwrap());
+    let g = parse_graph(VIEWS, &weight).unwrap();
+    verify(&g).unwrap();
+    let x = Tensor::from_vec(vec![1, 4, 6, 6], values(9, 144)).unwrap();
+    let want = Interpreter::new(&g).run(std::slice::from_ref(&x)).unwrap();
+    let e = Executor::new(&g, cpu(Mode::Strict, 1)).unwrap();
+    assert_eq!(e.steps.iter().filter(|s| s.view).count(), 2, "both flattens are views");
+    assert_eq!(e.run(std::slice::from_ref(&x)).unwrap(), want);
     assert_eq!(e.run(std::slice::from_ref(&x)).unwrap(), want);
 }
