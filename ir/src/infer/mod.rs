@@ -192,8 +192,44 @@ pub fn infer(
         Op::ScatterNd(_) => scatter::scatter_nd(&args).map(one),
         Op::GatherNd(g) => scatter::gather_nd(g, &args).map(one),
         Op::Compress(c) => scatter::compress(c, &args, names).map(one),
+        Op::Fused(f) => fused(f, operands, names).map(one),
     }
 }
+
+/// The result type of a fused kernel: its anchor's, then each instruction's in turn.
+fn fused(f: &crate::op::FusedAttrs, operands: &[Option<Operand<'_>>], names: &mut SymbolNamer) -> Result<TensorType, InferError> {
+    use crate::op::FusedSrc;
+    f.check_sources(operands.len()).map_err(InferError)?;
+    let anchor = match &f.anchor {
+        Some(a) => {
+            let count = a.operand_count().min(operands.len());
+            infer(&a.op(), &operands[..count], names)?.pop()
+        }
+        None => None,
+    };
+    let mut temps: Vec<TensorType> = Vec::with_capacity(f.program.len());
+    for (i, instr) in f.program.iter().enumerate() {
+        let mut slots: Vec<Option<Operand<'_>>> = Vec::with_capacity(3);
+        for src in instr.operand_slots() {
+            slots.push(match src {
+                None => None,
+                Some(FusedSrc::Anchor) => anchor.as_ref().map(|ty| Operand { ty, value: None }),
+                Some(FusedSrc::Operand(k)) => match operands[k] {
+                    Some(o) => Some(o),
+                    None => return Err(InferError(format!("instruction {i} reads operand {k}, which is absent"))),
+                },
+                Some(FusedSrc::Temp(t)) => Some(Operand { ty: &temps[t], value: None }),
+            });
+        }
+        let ty = infer(&instr.op(), &slots, names)
+            .map_err(|e| InferError(format!("instruction {i}: {e}")))?
+            .pop()
+            .ok_or_else(|| InferError(format!("instruction {i} has no result")))?;
+        temps.push(ty);
+    }
+    temps.pop().or(anchor).ok_or_else(|| InferError("a fused kernel needs an anchor or a program".into()))
+}
+
 
 /// The value of a `shape` or `size` op whose operand has fixed dims: known at compile
 /// time even when the operand's data is not.

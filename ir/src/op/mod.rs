@@ -9,6 +9,7 @@
 mod attention;
 mod attrs;
 mod einsum;
+mod fused;
 mod loss;
 pub mod names;
 mod quant;
@@ -23,6 +24,7 @@ mod vision;
 pub use attention::*;
 pub use attrs::*;
 pub use einsum::*;
+pub use fused::*;
 pub use loss::*;
 pub use quant::*;
 pub use random::*;
@@ -225,6 +227,9 @@ pub enum Op {
     QLinearConv(ConvAttrs),
     /// Reinterprets the bits of each element as another dtype of the same width.
     BitCast(BitCastAttrs),
+    /// A fused kernel: an optional convolution or matrix product, then an elementwise
+    /// program; see [`FusedAttrs`]. Made by the fusion pass.
+    Fused(Box<FusedAttrs>),
 }
 
 impl Op {

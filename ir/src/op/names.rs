@@ -26,6 +26,8 @@ pub enum AttrValue {
     Ident(String),
     /// A small tensor.
     Tensor(Tensor),
+    /// A quoted string, such as a fused kernel's program.
+    Str(String),
 }
 
 /// Attributes as an ordered list of names and values.
@@ -331,6 +333,22 @@ pub fn encode(op: &Op) -> (&'static str, AttrList) {
         | Op::QLinearMatMul
         | Op::QLinearConv(_)
         | Op::BitCast(_) => quant::encode(op).unwrap_or(("quant", vec![])),
+        Op::Fused(f) => {
+            let (name, mut attrs) = match &f.anchor {
+                Some(anchor) => {
+                    let (anchor_name, attrs) = encode(&anchor.op());
+                    let name = match anchor_name {
+                        "conv" => "fused_conv",
+                        "gemm" => "fused_gemm",
+                        _ => "fused_matmul",
+                    };
+                    (name, attrs)
+                }
+                None => ("fused_elementwise", vec![]),
+            };
+            attrs.push(("program", AttrValue::Str(f.program_text())));
+            (name, attrs)
+        }
         Op::Attention(_)
         | Op::NllLoss(_)
         | Op::Einsum(_)
@@ -488,6 +506,18 @@ pub fn decode(name: &str, attrs: Vec<(String, AttrValue)>) -> Result<Op, String>
 }
 
 fn decode_with(name: &str, a: &mut Attrs) -> Result<Op, String> {
+    if let Some(anchor_name) = name.strip_prefix("fused_") {
+        let program = match a.take("program")? {
+            AttrValue::Str(s) => FusedAttrs::parse_program(&s)?,
+            other => return Err(format!("attribute `program` must be a string, got {other:?}")),
+        };
+        let anchor = match anchor_name {
+            "elementwise" => None,
+            "conv" | "gemm" | "matmul" => FusedAnchor::of(&decode_with(anchor_name, a)?),
+            _ => return Err(format!("unknown op `{name}`")),
+        };
+        return Ok(Op::Fused(Box::new(FusedAttrs { anchor, program })));
+    }
     if let Some(u) = value_of(UNARY_PLAIN, name) {
         return Ok(Op::Unary(u));
     }

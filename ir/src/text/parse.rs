@@ -322,6 +322,10 @@ impl Parser {
                     _ => AttrValue::Ident(w),
                 })
             }
+            Some(Tok::Str(s)) => {
+                self.pos += 1;
+                Ok(AttrValue::Str(s))
+            }
             Some(Tok::Punct('[')) => {
                 let items = self.literal_list()?;
                 if matches!(self.peek(), Some(Tok::Ident(_))) {

@@ -131,6 +131,7 @@ fn attr_text(v: &AttrValue) -> String {
             format!("[{}]", parts.join(", "))
         }
         AttrValue::Ident(s) => s.clone(),
+        AttrValue::Str(s) => quote(s),
         AttrValue::Tensor(t) => format!(
             "{} {}",
             tensor_data(t),

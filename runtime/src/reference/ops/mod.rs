@@ -4,6 +4,7 @@ mod attention;
 mod det;
 mod einsum;
 mod elementwise;
+mod fused;
 mod index;
 mod layout;
 mod linalg;
@@ -63,6 +64,7 @@ pub fn eval_op(op: &Op, operands: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Eva
         Op::ScatterNd(s) => one(scatter::scatter_nd(s, arg(0)?, arg(1)?, arg(2)?)?),
         Op::GatherNd(g) => one(scatter::gather_nd(g, arg(0)?, arg(1)?)?),
         Op::Compress(c) => one(scatter::compress(c, arg(0)?, arg(1)?)?),
+        Op::Fused(f) => one(fused::fused(f, operands)?),
         Op::Det => one(det::det(arg(0)?)?),
         Op::RotaryEmbedding(r) => one(rotary::rotary(r, arg(0)?, arg(1)?, arg(2)?, opt(3))?),
         Op::Einsum(e) => {
