@@ -106,6 +106,7 @@ pub fn lower_with(
         mode: mode.name().to_string(),
         weights: infos,
         native: native.nodes.clone(),
+        fusion: None,
     };
     let code = (!native.kernels.is_empty()).then(|| lightos_runtime::native::encode_section(&native.kernels));
     Ok(ArtifactParts {

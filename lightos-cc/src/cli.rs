@@ -220,7 +220,9 @@ fn compile_command(a: CompileArgs, out: &mut dyn Write) -> Result<(), CliError> 
         (None, true) => None,
     };
     if let Some(path) = output {
-        artifact_parts_for(&compiled.graph, mode, &native)?.write_to(&path)?;
+        let mut parts = artifact_parts_for(&compiled.graph, mode, &native)?;
+        parts.manifest.fusion = compiled.fusion_info();
+        parts.write_to(&path)?;
     }
     Ok(())
 }
@@ -397,6 +399,13 @@ fn describe(path: &Path, artifact: &Artifact, model: &Model) -> String {
         m.weights.len(),
         m.weight_bytes()
     ));
+    match &m.fusion {
+        Some(f) => s.push_str(&format!(
+            "fusion: {} kernels before, {} after; {} bytes moved per run before, {} after\n",
+            f.kernels_before, f.kernels_after, f.bytes_before, f.bytes_after
+        )),
+        None => s.push_str("fusion: off\n"),
+    }
     match lightos_runtime::plan::MemoryPlan::new(model.graph()) {
         Ok(plan) => s.push_str(&format!(
             "memory plan: peak {} bytes in one arena ({} buffers, {} bytes without reuse)\n",

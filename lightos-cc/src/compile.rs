@@ -9,6 +9,7 @@ use lightos_frontend::onnx::{import_model_with, load_model, ImportOptions};
 use lightos_ir::Graph;
 use lightos_passes::{default_pipeline, PassReport};
 use lightos_runtime::cpu::Mode;
+use lightos_runtime::model::FusionInfo;
 use lightos_targets::Target;
 
 use crate::error::CliError;
@@ -30,6 +31,28 @@ pub struct Compiled {
     pub reports: Vec<PassReport>,
     /// Time spent in the frontend.
     pub frontend_time: Duration,
+}
+
+impl Compiled {
+    /// Kernels and bytes moved before and after fusion, from the fusion pass's report;
+    /// `None` when the pass was disabled.
+    pub fn fusion_info(&self) -> Option<FusionInfo> {
+        let report = self.reports.iter().find(|r| r.name == "fuse" && !r.disabled)?;
+        let measure = |key: &str| {
+            report
+                .stats
+                .measures
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| *v)
+        };
+        Some(FusionInfo {
+            kernels_before: measure("kernels_before")? as usize,
+            kernels_after: measure("kernels_after")? as usize,
+            bytes_before: measure("bytes_before")? as u64,
+            bytes_after: measure("bytes_after")? as u64,
+        })
+    }
 }
 
 /// Loads a model file (ONNX) into the IR.

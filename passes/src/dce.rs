@@ -31,6 +31,7 @@ impl Pass for DeadCodeElimination {
         Ok((
             rebuild(&graph, &live),
             PassStats {
+                measures: Vec::new(),
                 changed: removed,
                 notes: vec![],
             },

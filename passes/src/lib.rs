@@ -6,23 +6,27 @@
 
 mod dce;
 mod fold;
+pub mod fuse;
 mod manager;
 mod shape_inference;
 
 pub use dce::DeadCodeElimination;
 pub use fold::ConstantFolding;
+pub use fuse::Fusion;
 pub use manager::{PassError, PassManager, PassReport};
 pub use shape_inference::ShapeInference;
 
 use lightos_ir::Graph;
 
 /// What a pass did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PassStats {
     /// How many nodes or values the pass changed, removed or refined.
     pub changed: usize,
     /// Notes for the user, e.g. what was skipped and why.
     pub notes: Vec<String>,
+    /// Named measurements, e.g. fusion's kernel counts before and after.
+    pub measures: Vec<(&'static str, f64)>,
 }
 
 /// A graph transformation.
@@ -34,12 +38,13 @@ pub trait Pass {
     fn run(&self, graph: Graph) -> Result<(Graph, PassStats), PassError>;
 }
 
-/// The default pipeline: fold constants (refining shapes as it goes), infer shapes, and
-/// remove dead code.
+/// The default pipeline: fold constants (refining shapes as it goes), infer shapes,
+/// remove dead code, and fuse.
 pub fn default_pipeline() -> PassManager {
     let mut pm = PassManager::new();
     pm.add(Box::new(ConstantFolding::default()));
     pm.add(Box::new(ShapeInference));
     pm.add(Box::new(DeadCodeElimination));
+    pm.add(Box::new(Fusion::default()));
     pm
 }

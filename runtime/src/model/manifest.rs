@@ -40,6 +40,23 @@ pub struct Manifest {
     /// Absent (empty) in artifacts without native code, so older manifests still load.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub native: Vec<NativeNodeInfo>,
+    /// What the fusion pass did; absent when it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fusion: Option<FusionInfo>,
+}
+
+/// Kernels and memory traffic per run before and after fusion, as the compiler's cost
+/// model counts them (kernels are nodes that are not constants or views).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FusionInfo {
+    /// Kernels before fusion.
+    pub kernels_before: usize,
+    /// Kernels after fusion.
+    pub kernels_after: usize,
+    /// Bytes read and written by the kernels before fusion.
+    pub bytes_before: u64,
+    /// Bytes read and written by the kernels after fusion.
+    pub bytes_after: u64,
 }
 
 /// A node of the program that runs on a native kernel of the [`CODE_SECTION`].

@@ -15,7 +15,7 @@ use crate::exec::Executor;
 use crate::native::{NativeError, NativeProgram, NativeProgramError};
 use crate::reference::RunError;
 pub use manifest::{
-    Manifest, NativeBinding, NativeNodeInfo, PortInfo, WeightInfo, CODE_SECTION, MANIFEST_VERSION, PROGRAM_SECTION,
+    FusionInfo, Manifest, NativeBinding, NativeNodeInfo, PortInfo, WeightInfo, CODE_SECTION, MANIFEST_VERSION, PROGRAM_SECTION,
     WEIGHTS_SECTION,
 };
 
