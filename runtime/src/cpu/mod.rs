@@ -31,12 +31,15 @@
 //! - [`conv2d_f32`] and [`conv2d_fused_f32`]: NCHW convolution with groups, strides,
 //!   dilations and padding as implicit-im2col GEMM (1x1 convolutions use the input as B
 //!   directly), with fused bias, residual and activation.
+//! - [`elementwise_program_f32`]: an elementwise program (a fused elementwise node) over
+//!   broadcast inputs in one blocked pass, bit-identical to the reference in both modes.
 //!
 //! Every entry point checks its sizes and returns [`CpuError`] instead of panicking.
 
 mod chain;
 mod conv;
 mod depthwise;
+mod fused_elementwise;
 mod gemm;
 mod isa;
 mod kernel;
@@ -50,6 +53,7 @@ mod tests;
 
 pub use chain::{channel_chain_f32, ChainOp, ChainStage};
 pub use conv::{conv2d_f32, conv2d_fused_f32, conv2d_packed_f32, Conv2dParams, ConvFusion, PackedConvWeights};
+pub use fused_elementwise::{elementwise_program_f32, ProgInput, ProgInstr, ProgSrc};
 pub use gemm::{gemm_f32, gemm_packed_f32, matmul_f32, Activation, Addend, Bias, Epilogue, MatRef, PackedB, Residual};
 pub use isa::Isa;
 pub use lrn::lrn_fast_f32;

@@ -5,16 +5,19 @@
 //! 1. evaluates every value that depends on no input (constants and what is computed
 //!    from them alone, e.g. `ConstantOfShape` weights) once, on the executor's backend
 //!    ([`known`]);
-//! 2. on the CPU backend, chooses native steps ([`select`]): convolutions and matrix
-//!    products with their constant operand packed once and their bias, residual and
-//!    activation fused into the microkernel's epilogue, per-channel elementwise chains in
-//!    one pass, 2-d max pooling, fast-mode LRN; every other node runs on the backend as it is;
+//! 2. on the CPU backend, chooses one native step per node where it can ([`select`]):
+//!    convolutions and matrix products with their constant operand packed once (for a
+//!    fused node, `Op::Fused`, with the front of its program in the microkernel's
+//!    epilogue and the rest in the elementwise program kernel), elementwise programs
+//!    (fused elementwise nodes and single elementwise nodes) in one blocked pass,
+//!    per-channel ops, 2-d max pooling, `Concat`, fast-mode LRN; every other node runs on
+//!    the backend as it is. What is fused is decided at compile time, not here;
 //! 3. records, per step, which values die after it, so memory is given back as soon as
 //!    a value's last reader has run.
 //!
-//! Every fused step gives the bits of its nodes run one after another on the same
-//! backend, so an executor's outputs are those of the plain node-by-node interpreter on
-//! that backend: bit-identical to the reference in strict mode.
+//! Every native step gives the bits of its node on the reference kernels in strict mode
+//! (a fused node: the bits of the nodes it replaced), so an executor's strict outputs are
+//! bit-identical to the reference interpreter's.
 
 mod known;
 mod select;
@@ -59,8 +62,8 @@ pub struct PlanSummary {
     pub steps: usize,
     /// Graph nodes evaluated once, when the executor was built.
     pub nodes_ahead_of_time: usize,
-    /// Per kernel kind (`node`, `conv`, `gemm`, `chain`, `lrn`): steps and the graph
-    /// nodes they cover, sorted by kind.
+    /// Per kernel kind (`node`, `conv`, `gemm`, `elementwise`, `chain`, `lrn`, ...): steps
+    /// and the graph nodes they cover (one each), sorted by kind.
     pub kernels: Vec<(String, usize, usize)>,
     /// The arena's size in bytes (the static memory plan's peak).
     pub arena_bytes: usize,
@@ -347,6 +350,7 @@ impl<'g> Executor<'g> {
             Kernel::Conv(c) => Ok(vec![c.run(cfg()?, operands)?]),
             Kernel::Gemm(g) => Ok(vec![g.run(cfg()?, operands)?]),
             Kernel::Chain(c) => Ok(vec![c.run(cfg()?, operands)?]),
+            Kernel::Elementwise(e) => Ok(vec![e.run(cfg()?, operands)?]),
             Kernel::Lrn(l) => Ok(vec![steps::run_lrn(l, cfg()?, operands)?]),
             Kernel::MaxPool(w) => Ok(vec![steps::run_max_pool(w, cfg()?, operands)?]),
             Kernel::Concat(axis) => Ok(vec![steps::run_concat(*axis, cfg()?, operands)?]),
@@ -408,6 +412,7 @@ fn plan_arena(
             Kernel::Conv(_)
                 | Kernel::Gemm(_)
                 | Kernel::Chain(_)
+                | Kernel::Elementwise(_)
                 | Kernel::Lrn(_)
                 | Kernel::MaxPool(_)
                 | Kernel::Concat(_)

@@ -1,11 +1,16 @@
 //! The steps of an execution plan and how each runs.
 //!
-//! A step is one node run on the backend ([`Kernel::Node`]) or one native CPU kernel that
-//! covers a node and the elementwise nodes fused after it: a convolution or matrix
-//! product with its weights packed ahead of time and its epilogue (bias, residual,
-//! activation) applied in registers, a per-channel elementwise chain, or fast-mode LRN.
-//! Every fused step gives the bits of its nodes run one by one on the same backend
-//! (fast-mode LRN aside, which is one node).
+//! A step is one graph node, run on the backend ([`Kernel::Node`]), on its ahead-of-time
+//! compiled kernel ([`Kernel::Native`]), or on one native CPU kernel: a convolution or
+//! matrix product with its weights packed ahead of time and, for a fused node, the front
+//! of its program (per-channel stages, bias row, residual, activation) applied in the
+//! microkernel's epilogue and the rest of the program run by the elementwise program
+//! kernel on the result in place ([`ConvStep`], [`GemmStep`]); an elementwise program
+//! ([`ElementwiseStep`], a fused elementwise node or a single elementwise node); a
+//! per-channel op as a one-stage chain; 2-d max pooling; `Concat`; fast-mode LRN.
+//! Which ops are fused together is decided at compile time (the fusion pass makes
+//! `Op::Fused` nodes); every step gives the bits of its node on the reference in strict
+//! mode (fast-mode LRN and the fast-mode products aside, which are deterministic).
 
 use std::sync::Arc;
 
@@ -14,7 +19,7 @@ use lightos_ir::{Arena, DType, LrnAttrs, Tensor};
 use crate::backend::gemm_addend;
 use crate::cpu::{
     self, Activation, Bias, ChainOp, ChainStage, Conv2dParams, ConvFusion, Epilogue, Isa, MatRef, Mode, PackedB,
-    PackedConvWeights, PoolWindow, Residual,
+    PackedConvWeights, PoolWindow, ProgInput, ProgInstr, Residual,
 };
 use crate::reference::EvalError;
 
@@ -30,6 +35,8 @@ pub(crate) enum Kernel {
     Gemm(Box<GemmStep>),
     /// A per-channel elementwise chain.
     Chain(Box<ChainStep>),
+    /// An elementwise program in one pass.
+    Elementwise(Box<ElementwiseStep>),
     /// Fast-mode local response normalization.
     Lrn(LrnAttrs),
     /// 2-d max pooling.
@@ -47,6 +54,7 @@ impl Kernel {
             Kernel::Conv(_) => "conv",
             Kernel::Gemm(_) => "gemm",
             Kernel::Chain(_) => "chain",
+            Kernel::Elementwise(_) => "elementwise",
             Kernel::Lrn(_) => "lrn",
             Kernel::MaxPool(_) => "max_pool",
             Kernel::Concat(_) => "concat",
@@ -63,8 +71,8 @@ pub(crate) struct ResidualUse {
     pub after_activation: bool,
 }
 
-/// A fused convolution: bias, per-channel stages, residual, activation. Inputs:
-/// `[x, residual?]`.
+/// A convolution with its epilogue (bias, per-channel stages, residual, activation) and
+/// the rest of its program. Inputs: `[x, residual?, program inputs..]`.
 pub(crate) struct ConvStep {
     /// Kernel size, strides, dilations, groups; batch and spatial sizes are set per run.
     pub template: Conv2dParams,
@@ -80,9 +88,12 @@ pub(crate) struct ConvStep {
     pub residual: Option<ResidualUse>,
     /// The activation.
     pub activation: Activation,
+    /// The rest of the program, run on the result in place.
+    pub tail: Option<ElementwiseStep>,
 }
 
-/// A fused matrix product `epilogue(alpha * A * B)`. Inputs: `[a, c?, residual?]`.
+/// A matrix product `epilogue(alpha * A * B)` and the rest of its program. Inputs:
+/// `[a, c?, residual?, program inputs..]`.
 pub(crate) struct GemmStep {
     /// Whether A is transposed (Gemm's `trans_a`); A is 2-d then, else `[.., M, K]`.
     pub trans_a: bool,
@@ -98,9 +109,61 @@ pub(crate) struct GemmStep {
     pub residual: Option<ResidualUse>,
     /// The activation.
     pub activation: Activation,
+    /// The rest of the program, run on the result in place.
+    pub tail: Option<ElementwiseStep>,
+}
+
+/// An elementwise program over the step's inputs: `ProgSrc::Input(k)` is step input `k`
+/// (only the inputs the program reads are looked at); `ProgSrc::Prior`, in a tail, is the
+/// result of the convolution or product before it.
+pub(crate) struct ElementwiseStep {
+    /// The program.
+    pub program: Vec<ProgInstr>,
+    /// The result's dims (fixed when the step was chosen).
+    pub dims: Vec<usize>,
+}
+
+impl ElementwiseStep {
+    /// Runs on input tensors (a fused elementwise node's step).
+    pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+        build_f32(cfg.out, self.dims.clone(), |out| self.apply(cfg, inputs, out))
+    }
+
+    /// Runs the program into `out`, whose contents are `ProgSrc::Prior`.
+    fn apply(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>], out: &mut [f32]) -> Result<(), cpu::CpuError> {
+        let views: Vec<ProgInput> = inputs
+            .iter()
+            .map(|t| match t {
+                Some(t) if t.dtype() == DType::F32 => ProgInput {
+                    data: t.as_slice::<f32>().unwrap_or(&[]),
+                    dims: t.dims(),
+                },
+                _ => ProgInput { data: &[], dims: &[] },
+            })
+            .collect();
+        cpu::elementwise_program_f32(cfg.isa, cfg.threads, &self.dims, &views, &self.program, out)
+    }
+
+    /// Runs the program as the tail of an anchor whose result, of `dims`, is in `out`.
+    fn apply_tail(
+        &self,
+        cfg: NativeConfig<'_>,
+        inputs: &[Option<&Tensor>],
+        dims: &[usize],
+        out: &mut [f32],
+    ) -> Result<(), cpu::CpuError> {
+        if dims != self.dims {
+            return Err(cpu::CpuError::Invalid(format!(
+                "the anchor's result {dims:?} is not the fused result {:?}",
+                self.dims
+            )));
+        }
+        self.apply(cfg, inputs, out)
+    }
 }
 
 /// One stage of a [`ChainStep`], its operands owned.
+#[derive(Clone, Debug)]
 pub(crate) enum OwnedStage {
     /// `t op v` or `v op t`.
     Binary {
@@ -227,7 +290,7 @@ fn input_f32<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a [f32], E
 }
 
 impl ConvStep {
-    /// Runs on input tensors `[x, residual?]`.
+    /// Runs on input tensors `[x, residual?, program inputs..]`.
     pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
         let x = inputs
             .first()
@@ -262,7 +325,7 @@ impl ConvStep {
             None => None,
         };
         let (xs, ws) = (x.as_slice::<f32>()?, self.weights.as_slice::<f32>()?);
-        build_f32(cfg.out, dims, |out| {
+        build_f32(cfg.out, dims.clone(), |out| {
             cpu::conv2d_packed_f32(
                 cfg.isa,
                 cfg.mode,
@@ -274,13 +337,17 @@ impl ConvStep {
                 bias,
                 &fusion,
                 out,
-            )
+            )?;
+            match &self.tail {
+                Some(t) => t.apply_tail(cfg, inputs, &dims, out),
+                None => Ok(()),
+            }
         })
     }
 }
 
 impl GemmStep {
-    /// Runs on input tensors `[a, c?, residual?]`.
+    /// Runs on input tensors `[a, c?, residual?, program inputs..]`.
     pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
         let a = inputs
             .first()
@@ -344,8 +411,12 @@ impl GemmStep {
             residual,
             activation: self.activation,
         };
-        build_f32(cfg.out, dims, |out| {
-            cpu::gemm_packed_f32(cfg.isa, cfg.mode, cfg.threads, av, &self.b, &epilogue, out)
+        build_f32(cfg.out, dims.clone(), |out| {
+            cpu::gemm_packed_f32(cfg.isa, cfg.mode, cfg.threads, av, &self.b, &epilogue, out)?;
+            match &self.tail {
+                Some(t) => t.apply_tail(cfg, inputs, &dims, out),
+                None => Ok(()),
+            }
         })
     }
 }

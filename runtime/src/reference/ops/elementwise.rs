@@ -529,6 +529,48 @@ fn float_binary<F: FloatElem>(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Te
     zip_map::<F, F, F>(a, b, a.dtype(), |x, y| Ok(F::narrow(f(x.widen(), y.widen()))))
 }
 
+/// Whether [`unary_f32`] computes `op` (every unary op but the bool-valued predicates
+/// and the bitwise ones, which have no `f32` result).
+pub(crate) fn is_f32_unary(op: UnaryOp) -> bool {
+    !matches!(
+        op,
+        UnaryOp::Not | UnaryOp::BitwiseNot | UnaryOp::IsNaN | UnaryOp::IsInf { .. }
+    )
+}
+
+/// One `f32` element of unary `op` (see [`is_f32_unary`]), the reference's very bits:
+/// what the CPU backend's fused elementwise kernel computes per element.
+pub(crate) fn unary_f32(op: UnaryOp, x: f32) -> f32 {
+    float_unary::<f32>(op, x)
+}
+
+/// The `f32` function of binary `op` with both operands `f32` and an `f32` result, as
+/// the reference computes each element (`Add`, `Sub`, `Mul`, `Div`, `Max`, `Min`, `Mod`,
+/// `PRelu`, `Pow`); `None` for the others (comparisons, logical and bitwise ops).
+pub(crate) fn binary_f32(op: BinaryOp) -> Option<fn(f32, f32) -> f32> {
+    Some(match op {
+        BinaryOp::Add => |x, y| x + y,
+        BinaryOp::Sub => |x, y| x - y,
+        BinaryOp::Mul => |x, y| x * y,
+        BinaryOp::Div => |x, y| x / y,
+        BinaryOp::Max => fmax::<f32>,
+        BinaryOp::Min => fmin::<f32>,
+        BinaryOp::Mod { fmod: true } => c_fmod::<f32>,
+        BinaryOp::Mod { fmod: false } => py_mod::<f32>,
+        BinaryOp::PRelu => prelu::<f32>,
+        // An `f32` exponent is cast to `f32` (the identity), then `pow` in `f32`.
+        BinaryOp::Pow => |x, y| Float::pow(x, y),
+        _ => return None,
+    })
+}
+
+/// `Clip` of one `f32` element with its bounds already read: `min(max(x, lo), hi)`,
+/// absent bounds skipped, as [`clip`] computes it.
+pub(crate) fn clip_f32(x: f32, lo: Option<f32>, hi: Option<f32>) -> f32 {
+    let v = lo.map_or(x, |l| fmax(x, l));
+    hi.map_or(v, |h| fmin(v, h))
+}
+
 /// `PRelu` of floats: `slope * x` if `x < 0`, else `x`.
 fn prelu<C: Float>(x: C, slope: C) -> C {
     if x < C::ZERO {

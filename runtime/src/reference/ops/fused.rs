@@ -22,7 +22,9 @@ pub(super) fn fused(f: &FusedAttrs, operands: &[Option<&Tensor>]) -> Result<Tens
     for instr in &f.program {
         let get = |s: FusedSrc| -> Result<&Tensor, EvalError> {
             match s {
-                FusedSrc::Anchor => anchor.as_ref().ok_or_else(|| EvalError::Invalid("no anchor result".into())),
+                FusedSrc::Anchor => anchor
+                    .as_ref()
+                    .ok_or_else(|| EvalError::Invalid("no anchor result".into())),
                 FusedSrc::Operand(k) => operands[k].ok_or_else(|| EvalError::Invalid(format!("operand {k} is absent"))),
                 FusedSrc::Temp(t) => Ok(&temps[t]),
             }

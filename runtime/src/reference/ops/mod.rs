@@ -27,6 +27,8 @@ use lightos_ir::{Op, Tensor};
 
 use super::{invalid, EvalError};
 
+pub(crate) use elementwise::{binary_f32, clip_f32, is_f32_unary, unary_f32};
+
 /// Evaluates `op` on `operands` (`None` for absent optional ones) and returns its results.
 pub fn eval_op(op: &Op, operands: &[Option<&Tensor>]) -> Result<Vec<Tensor>, EvalError> {
     let arg = |i: usize| -> Result<&Tensor, EvalError> {
