@@ -5,10 +5,13 @@ Usage: python3 bench/compare.py [--iters N] [--threads 1,2] [--refs DIR]
 For the fixture models and the nine `light_*` models (copied by
 scripts/gen_model_refs.py into DIR, default target/model-refs-*), at each thread count,
 prints each model's median latency under ONNX Runtime (pip, same thread count, all
-graph optimizations) and under LightOS (CPU backend, fast mode), the ratio
-LightOS / ONNX Runtime, and LightOS's GFLOP/s (multiply-adds of Conv, ConvTranspose,
-Gemm and MatMul counted as 2 flops), then the geometric mean of the ratios.
+graph optimizations) and under LightOS (CPU backend, fast mode) without and with the
+fusion pass, the kernel counts before and after fusion (from `lightos-cc inspect`), the
+ratio fused LightOS / ONNX Runtime, the speed-up fusion gives, and fused LightOS's
+GFLOP/s (multiply-adds of Conv, ConvTranspose, Gemm and MatMul counted as 2 flops), then
+the geometric means of the ratios.
 """
+import re
 import argparse
 import glob
 import json
@@ -69,10 +72,23 @@ def ort_median(model_path, feeds, threads, iters):
     return float(np.median(times)) * 1e3
 
 
-def lightos_median(model_path, inputs, threads, iters, work):
-    art = os.path.join(work, os.path.basename(model_path) + ".lart")
+def compiled(model_path, work, fused):
+    """The artifact of the model, with or without fusion, compiled once."""
+    art = os.path.join(work, os.path.basename(model_path) + (".lart" if fused else ".unfused.lart"))
     if not os.path.exists(art):
-        subprocess.run([CC, model_path, "-o", art], check=True)
+        extra = [] if fused else ["--disable-pass", "fuse"]
+        subprocess.run([CC, model_path, "-o", art] + extra, check=True)
+    return art
+
+
+def kernel_counts(art):
+    """Kernels before and after fusion, from `inspect`."""
+    out = subprocess.run([CC, "inspect", art], check=True, capture_output=True, text=True).stdout
+    m = re.search(r"fusion: (\d+) kernels before, (\d+) after", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def lightos_median(art, inputs, threads, iters):
     args = [CC, "bench", art, "--iters", str(iters), "--threads", str(threads), "--json"]
     for name, path in inputs:
         args += ["--input", f"{name}={path}"]
@@ -102,8 +118,11 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for threads in [int(t) for t in a.threads.split(",")]:
             print(f"threads={threads}")
-            print(f"{'model':28} {'ORT ms':>10} {'LightOS ms':>11} {'ratio':>7} {'GFLOP/s':>8}")
-            ratios = []
+            print(
+                f"{'model':24} {'kernels':>9} {'ORT ms':>9} {'unfused ms':>11} {'fused ms':>9} "
+                f"{'ratio':>6} {'fusion':>7} {'GFLOP/s':>8}"
+            )
+            ratios, unfused_ratios, speedups = [], [], []
             for name, model_path, input_path in models(refs):
                 sess_inputs = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"]).get_inputs()
                 inits = {i.name for i in onnx.load(model_path).graph.initializer}
@@ -111,13 +130,23 @@ def main():
                 x = np.load(input_path)
                 feeds = {data[0].name: x}
                 ort_ms = ort_median(model_path, feeds, threads, a.iters)
-                ours_ms = lightos_median(model_path, [(data[0].name, input_path)], threads, a.iters, work)
+                feed = [(data[0].name, input_path)]
+                fused_art = compiled(model_path, work, True)
+                unfused_ms = lightos_median(compiled(model_path, work, False), feed, threads, a.iters)
+                ours_ms = lightos_median(fused_art, feed, threads, a.iters)
+                before, after = kernel_counts(fused_art)
                 gflops = flops(model_path) / (ours_ms * 1e6)
                 ratio = ours_ms / ort_ms
                 ratios.append(ratio)
-                print(f"{name:28} {ort_ms:10.3f} {ours_ms:11.3f} {ratio:7.2f} {gflops:8.2f}")
-            geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-            print(f"geometric mean ratio (LightOS / ONNX Runtime): {geo:.2f}\n")
+                unfused_ratios.append(unfused_ms / ort_ms)
+                speedups.append(unfused_ms / ours_ms)
+                print(
+                    f"{name:24} {f'{before}->{after}':>9} {ort_ms:9.3f} {unfused_ms:11.3f} {ours_ms:9.3f} "
+                    f"{ratio:6.2f} {unfused_ms / ours_ms:6.2f}x {gflops:8.2f}"
+                )
+            geo = lambda xs: math.exp(sum(math.log(r) for r in xs) / len(xs))
+            print(f"geometric mean ratio (LightOS / ONNX Runtime): {geo(ratios):.2f} fused, "
+                  f"{geo(unfused_ratios):.2f} unfused; fusion speed-up {geo(speedups):.2f}x\n")
 
 
 if __name__ == "__main__":

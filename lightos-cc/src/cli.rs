@@ -205,6 +205,9 @@ fn compile_command(a: CompileArgs, out: &mut dyn Write) -> Result<(), CliError> 
                     r.duration.as_secs_f64() * 1e3,
                     r.stats.changed
                 );
+                for note in &r.stats.notes {
+                    eprintln!("  {note}");
+                }
             }
         }
     }

@@ -38,14 +38,7 @@ impl Compiled {
     /// `None` when the pass was disabled.
     pub fn fusion_info(&self) -> Option<FusionInfo> {
         let report = self.reports.iter().find(|r| r.name == "fuse" && !r.disabled)?;
-        let measure = |key: &str| {
-            report
-                .stats
-                .measures
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| *v)
-        };
+        let measure = |key: &str| report.stats.measures.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
         Some(FusionInfo {
             kernels_before: measure("kernels_before")? as usize,
             kernels_after: measure("kernels_after")? as usize,

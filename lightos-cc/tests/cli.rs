@@ -77,14 +77,50 @@ fn inspect_prints_the_manifest() {
     let text = ok(&cc(&["inspect", s(&art)]));
     assert!(text.contains("input: f32[8, 64]"), "{text}");
     assert!(text.contains("output: f32[8, 10]"), "{text}");
-    assert!(text.contains("gemm: 3"), "{text}");
+    // Fusion made each Gemm + Relu pair one fused kernel.
+    assert!(text.contains("fused_gemm: 2\n  gemm: 1"), "{text}");
+    assert!(text.contains("fusion: 5 kernels before, 3 after"), "{text}");
     assert!(text.contains("weights: 6 tensors"), "{text}");
     assert!(text.contains("memory plan: peak "), "{text}");
-    // Each Gemm + Relu pair runs as one GEMM with the activation in its epilogue.
+    // Each fused kernel runs as one GEMM with the activation in its epilogue.
     assert!(text.contains("cpu plan (fast mode): 3 steps per run"), "{text}");
     // The two hidden layers' results share the arena; the last is the graph output.
     assert!(text.contains("holding 2 native results"), "{text}");
-    assert!(text.contains("gemm: 3 steps covering 5 nodes"), "{text}");
+    assert!(text.contains("gemm: 3 steps covering 3 nodes"), "{text}");
+}
+
+#[test]
+fn fusion_can_be_disabled_and_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("unfused.lart");
+    ok(&cc(&[
+        s(&fixture("digits_mlp.onnx")),
+        "-o",
+        s(&art),
+        "--disable-pass",
+        "fuse",
+    ]));
+    let text = ok(&cc(&["inspect", s(&art)]));
+    assert!(text.contains("fusion: off"), "{text}");
+    assert!(text.contains("gemm: 3\n  relu: 2"), "{text}");
+    // Unfused, each Relu is a step of its own.
+    assert!(text.contains("cpu plan (fast mode): 5 steps per run"), "{text}");
+
+    let printed = ok(&cc(&[
+        s(&fixture("digits_mlp.onnx")),
+        "-o",
+        s(&dir.path().join("fused.lart")),
+        "--print-after",
+        "fuse",
+    ]));
+    assert!(printed.starts_with("// IR after pass `fuse`\ngraph "), "{printed}");
+    assert_eq!(
+        printed
+            .matches(r#"{alpha = 1.0, beta = 1.0, trans_a = false, trans_b = true, program = "relu(acc)"}"#)
+            .count(),
+        2,
+        "{printed}"
+    );
 }
 
 #[test]
@@ -97,7 +133,9 @@ fn emit_ir_and_print_after_show_the_ir() {
         "fold",
     ]));
     assert!(text.starts_with("// IR after pass `fold`\ngraph "), "{text}");
-    assert_eq!(text.matches("= gemm(").count(), 6, "{text}");
+    // Three Gemm nodes after folding; after fusion two of them carry their Relu.
+    assert_eq!(text.matches("= gemm(").count(), 4, "{text}");
+    assert_eq!(text.matches("= fused_gemm(").count(), 2, "{text}");
 }
 
 #[test]

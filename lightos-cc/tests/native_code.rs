@@ -2,7 +2,9 @@
 //! through the command line and the library carries a `code` section with one kernel per
 //! distinct node, the CPU backend runs them with the reference backend's bits, code for
 //! another machine is skipped (and still decodes), and a damaged section or manifest
-//! entry is refused with its own error.
+//! entry is refused with its own error. The model is compiled without the fusion pass,
+//! which would merge the elementwise nodes into one fused kernel: these tests are about
+//! one native kernel per node.
 
 mod common;
 
@@ -208,7 +210,15 @@ fn native_kernels_run_with_the_reference_bits() {
     let dir = tempfile::tempdir().unwrap();
     let (onnx, input) = write_model(dir.path());
     let art = dir.path().join("m.lart");
-    ok(&cc(&[s(&onnx), "-o", s(&art), "--mode", "strict"]));
+    ok(&cc(&[
+        s(&onnx),
+        "-o",
+        s(&art),
+        "--mode",
+        "strict",
+        "--disable-pass",
+        "fuse",
+    ]));
 
     let artifact = Artifact::open(&art).unwrap();
     let kernels = kernels_of(&artifact);
@@ -283,7 +293,7 @@ fn no_native_leaves_the_code_section_out() {
     let dir = tempfile::tempdir().unwrap();
     let (onnx, input) = write_model(dir.path());
     let art = dir.path().join("m.lart");
-    ok(&cc(&[s(&onnx), "-o", s(&art), "--no-native"]));
+    ok(&cc(&[s(&onnx), "-o", s(&art), "--no-native", "--disable-pass", "fuse"]));
     let artifact = Artifact::open(&art).unwrap();
     assert!(artifact.section(CODE_SECTION).is_none());
     let model = Model::from_artifact(&artifact).unwrap();
@@ -347,6 +357,8 @@ fn code_for_another_machine_is_skipped_and_decodes() {
         s(&art),
         "--cpu-target",
         "aarch64-unknown-linux-gnu",
+        "--disable-pass",
+        "fuse",
     ]));
     let artifact = Artifact::open(&art).unwrap();
     let kernels = kernels_of(&artifact);
@@ -372,9 +384,11 @@ fn code_for_another_machine_is_skipped_and_decodes() {
 /// checks below run on every machine without executing anything).
 fn parts(dir: &Path) -> (Graph, ArtifactParts) {
     let (onnx, _) = write_model(dir);
-    let graph = lightos_cc::compile(&onnx, &Default::default(), &mut |_, _| {})
-        .unwrap()
-        .graph;
+    let unfused = lightos_cc::CompileOptions {
+        disabled_passes: vec!["fuse".into()],
+        ..Default::default()
+    };
+    let graph = lightos_cc::compile(&onnx, &unfused, &mut |_, _| {}).unwrap().graph;
     let target = NativeTarget::Triple("aarch64-unknown-linux-gnu".into());
     let parts = lightos_cc::compile::artifact_parts_for(&graph, Mode::Strict, &target).unwrap();
     (graph, parts)

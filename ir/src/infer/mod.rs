@@ -197,7 +197,11 @@ pub fn infer(
 }
 
 /// The result type of a fused kernel: its anchor's, then each instruction's in turn.
-fn fused(f: &crate::op::FusedAttrs, operands: &[Option<Operand<'_>>], names: &mut SymbolNamer) -> Result<TensorType, InferError> {
+fn fused(
+    f: &crate::op::FusedAttrs,
+    operands: &[Option<Operand<'_>>],
+    names: &mut SymbolNamer,
+) -> Result<TensorType, InferError> {
     use crate::op::FusedSrc;
     f.check_sources(operands.len()).map_err(InferError)?;
     let anchor = match &f.anchor {
@@ -216,9 +220,16 @@ fn fused(f: &crate::op::FusedAttrs, operands: &[Option<Operand<'_>>], names: &mu
                 Some(FusedSrc::Anchor) => anchor.as_ref().map(|ty| Operand { ty, value: None }),
                 Some(FusedSrc::Operand(k)) => match operands[k] {
                     Some(o) => Some(o),
-                    None => return Err(InferError(format!("instruction {i} reads operand {k}, which is absent"))),
+                    None => {
+                        return Err(InferError(format!(
+                            "instruction {i} reads operand {k}, which is absent"
+                        )))
+                    }
                 },
-                Some(FusedSrc::Temp(t)) => Some(Operand { ty: &temps[t], value: None }),
+                Some(FusedSrc::Temp(t)) => Some(Operand {
+                    ty: &temps[t],
+                    value: None,
+                }),
             });
         }
         let ty = infer(&instr.op(), &slots, names)
@@ -227,9 +238,11 @@ fn fused(f: &crate::op::FusedAttrs, operands: &[Option<Operand<'_>>], names: &mu
             .ok_or_else(|| InferError(format!("instruction {i} has no result")))?;
         temps.push(ty);
     }
-    temps.pop().or(anchor).ok_or_else(|| InferError("a fused kernel needs an anchor or a program".into()))
+    temps
+        .pop()
+        .or(anchor)
+        .ok_or_else(|| InferError("a fused kernel needs an anchor or a program".into()))
 }
-
 
 /// The value of a `shape` or `size` op whose operand has fixed dims: known at compile
 /// time even when the operand's data is not.

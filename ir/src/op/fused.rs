@@ -181,7 +181,9 @@ impl FusedAttrs {
         }
         text.split(';')
             .enumerate()
-            .map(|(i, part)| parse_instr(part.trim()).map_err(|e| format!("fused instruction {i} `{}`: {e}", part.trim())))
+            .map(|(i, part)| {
+                parse_instr(part.trim()).map_err(|e| format!("fused instruction {i} `{}`: {e}", part.trim()))
+            })
             .collect()
     }
 }
@@ -252,7 +254,10 @@ fn parse_attr_value(v: &str) -> Result<AttrValue, String> {
         "nan" => Ok(AttrValue::Float(f32::NAN)),
         "inf" => Ok(AttrValue::Float(f32::INFINITY)),
         "-inf" => Ok(AttrValue::Float(f32::NEG_INFINITY)),
-        _ => v.parse::<f32>().map(AttrValue::Float).map_err(|_| format!("bad attribute value `{v}`")),
+        _ => v
+            .parse::<f32>()
+            .map(AttrValue::Float)
+            .map_err(|_| format!("bad attribute value `{v}`")),
     }
 }
 
@@ -278,7 +283,10 @@ fn parse_instr(text: &str) -> Result<FusedInstr, String> {
         .map(|a| if a == "_" { Ok(None) } else { parse_src(a).map(Some) })
         .collect::<Result<_, _>>()?;
     let arg = |i: usize| -> Result<FusedSrc, String> {
-        args.get(i).copied().flatten().ok_or_else(|| format!("`{name}` needs argument {i}"))
+        args.get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| format!("`{name}` needs argument {i}"))
     };
     let arity = |n: usize| -> Result<(), String> {
         if args.len() == n {

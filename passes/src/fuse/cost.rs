@@ -55,7 +55,10 @@ impl Work {
 
 /// Whether an op only relabels its operand's data.
 pub fn is_view(op: &Op) -> bool {
-    matches!(op, Op::Reshape(_) | Op::Flatten(_) | Op::Squeeze | Op::Unsqueeze | Op::Identity)
+    matches!(
+        op,
+        Op::Reshape(_) | Op::Flatten(_) | Op::Squeeze | Op::Unsqueeze | Op::Identity
+    )
 }
 
 /// Arithmetic per element of a unary function.
@@ -223,6 +226,11 @@ pub fn own_costs(egraph: &EGraph, model: &CostModel) -> HashMap<FNode, f64> {
 }
 
 fn own_cost(egraph: &EGraph, node: &FNode, class: Id, model: &CostModel) -> f64 {
+    // A node reading its own class (`x * 1` merged with `x`) is never the way to
+    // compute it.
+    if node.children.iter().any(|&c| egraph.find(c) == egraph.find(class)) {
+        return f64::INFINITY;
+    }
     let data = &egraph[class].data;
     if data.constant.is_some() {
         return 0.0;
@@ -243,10 +251,16 @@ fn own_cost(egraph: &EGraph, node: &FNode, class: Id, model: &CostModel) -> f64 
     op_work(op, &operands, result).ns(model)
 }
 
-/// Egg's cost function: an e-node's own cost plus its distinct children's.
+/// Egg's cost function: an e-node's own cost plus its distinct children's, where a
+/// child read elsewhere too (a shared value) adds nothing: it is computed once whichever
+/// reader is picked. This keeps costs the DAG's, not the tree's, which in densely
+/// connected models would grow exponentially and swamp the differences between
+/// alternatives.
 pub struct ExtractCost<'a> {
     /// Own costs by e-node.
     pub own: &'a HashMap<FNode, f64>,
+    /// The e-graph, for which classes are shared.
+    pub egraph: &'a EGraph,
 }
 
 impl CostFunction<FNode> for ExtractCost<'_> {
@@ -262,7 +276,9 @@ impl CostFunction<FNode> for ExtractCost<'_> {
         for &c in &enode.children {
             if !seen.contains(&c) {
                 seen.push(c);
-                total += costs(c);
+                if !self.egraph[c].data.shared {
+                    total += costs(c);
+                }
             }
         }
         total

@@ -12,7 +12,7 @@ use lightos_ir::infer::{infer, Operand, SymbolNamer};
 use lightos_ir::{Graph, Op, Tensor, ValueId};
 
 use super::cost::ExtractCost;
-use super::lang::{EGraph, Term};
+use super::lang::{EGraph, FNode, Term};
 
 /// A failure to write the extracted program (a bug in a rule, reported, never a panic).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,11 +20,12 @@ use super::lang::{EGraph, Term};
 pub struct EmitError(pub String);
 
 /// The extractor of the fusion pass.
-pub type Best<'a> = Extractor<'a, ExtractCost<'a>, super::lang::FNode, super::lang::FuseAnalysis>;
+pub type Best<'a> = Extractor<'a, ExtractCost<'a>, FNode, super::lang::FuseAnalysis>;
 
 struct Emitter<'a, 'b> {
     eg: &'a EGraph,
     best: &'b Best<'a>,
+    own: &'b HashMap<FNode, f64>,
     original: &'b Graph,
     out: Graph,
     value_of: HashMap<Id, ValueId>,
@@ -38,12 +39,14 @@ struct Emitter<'a, 'b> {
 pub fn emit<'a, 'b>(
     eg: &'a EGraph,
     best: &'b Best<'a>,
+    own: &'b HashMap<FNode, f64>,
     original: &'b Graph,
     class_of: &HashMap<ValueId, Id>,
 ) -> Result<Graph, EmitError> {
     let mut e = Emitter {
         eg,
         best,
+        own,
         original,
         out: Graph::new(original.name.clone()),
         value_of: HashMap::new(),
@@ -59,7 +62,10 @@ pub fn emit<'a, 'b>(
     for node in original.nodes() {
         let leaf = node.results.iter().all(|r| {
             let c = eg.find(class_of[r]);
-            eg[c].nodes.iter().any(|n| matches!(eg.analysis.term(n.term), Term::Leaf(l) if l == r))
+            eg[c]
+                .nodes
+                .iter()
+                .any(|n| matches!(eg.analysis.term(n.term), Term::Leaf(l) if l == r))
         });
         if matches!(node.op, Op::Constant(_)) || !leaf {
             continue;
@@ -114,7 +120,7 @@ impl Emitter<'_, '_> {
         let v = if let Some(t) = &data.constant {
             self.constant(id, t.clone(), &base)
         } else {
-            let node = self.best.find_best_node(id).clone();
+            let node = self.choose(id);
             match self.eg.analysis.term(node.term) {
                 Term::Op(op) => {
                     let op = op.clone();
@@ -146,12 +152,38 @@ impl Emitter<'_, '_> {
         Ok(v)
     }
 
+    /// The e-node to emit for class `id`: the cheapest, unless it reads a class being
+    /// emitted above it (a cycle through a shared value, which the extractor's DAG costs
+    /// allow); then the cheapest that does not.
+    fn choose(&self, id: Id) -> FNode {
+        let best = self.best.find_best_node(id);
+        let in_cycle = |n: &FNode| n.children.iter().any(|c| self.in_progress.contains(&self.eg.find(*c)));
+        if !in_cycle(best) {
+            return best.clone();
+        }
+        let estimate = |n: &FNode| -> f64 {
+            let own = self.own.get(n).copied().unwrap_or(f64::INFINITY);
+            own + n
+                .children
+                .iter()
+                .filter(|&&c| !self.eg[c].data.shared)
+                .map(|&c| self.best.find_best_cost(c))
+                .sum::<f64>()
+        };
+        let mut candidates: Vec<&FNode> = self.eg[id].nodes.iter().filter(|n| !in_cycle(n)).collect();
+        candidates.sort_by(|a, b| estimate(a).total_cmp(&estimate(b)));
+        candidates.first().map_or_else(|| best.clone(), |n| (*n).clone())
+    }
+
     fn constant(&mut self, id: Id, t: Tensor, base: &str) -> ValueId {
         // An original constant keeps its node's name.
-        let original = self.eg[id].nodes.iter().find_map(|n| match self.eg.analysis.term(n.term) {
-            Term::Leaf(v) => self.original.producer(*v).map(|p| p.name.clone()),
-            _ => None,
-        });
+        let original = self.eg[id]
+            .nodes
+            .iter()
+            .find_map(|n| match self.eg.analysis.term(n.term) {
+                Term::Leaf(v) => self.original.producer(*v).map(|p| p.name.clone()),
+                _ => None,
+            });
         let name = self.fresh_name(original.as_deref().unwrap_or(base));
         let ty = lightos_ir::TensorType::fixed(t.dtype(), t.dims());
         let node = self.out.add_node(name, Op::Constant(t), Vec::new(), vec![ty]);

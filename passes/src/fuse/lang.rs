@@ -128,13 +128,10 @@ impl FuseAnalysis {
             Term::Op(op) => {
                 let mut operands = Vec::with_capacity(children.len());
                 for d in children {
-                    operands.push(match &d.ty {
-                        Some(ty) => Some(Operand {
-                            ty,
-                            value: d.constant.as_ref(),
-                        }),
-                        None => None,
-                    });
+                    operands.push(d.ty.as_ref().map(|ty| Operand {
+                        ty,
+                        value: d.constant.as_ref(),
+                    }));
                 }
                 infer(op, &operands, &mut self.namer).ok()?.into_iter().next()
             }
@@ -237,7 +234,8 @@ impl egg::Analysis<FNode> for FuseAnalysis {
 /// The value of `op` on constant children, when all are constant and the result is
 /// small enough.
 fn fold(op: &Op, children: &[Data], ty: Option<&TensorType>, max_bytes: usize) -> Option<Tensor> {
-    if !is_pure(op) {
+    // A fused kernel's class also holds the unfused ops, which fold on their own.
+    if !is_pure(op) || matches!(op, Op::Fused(_)) {
         return None;
     }
     let ty = ty?;
@@ -253,7 +251,50 @@ fn fold(op: &Op, children: &[Data], ty: Option<&TensorType>, max_bytes: usize) -
             (Some(_), None) => return None,
         }
     }
+    if let (Op::Binary(b), [Some(x), Some(y)]) = (op, operands.as_slice()) {
+        if let Some(t) = scale_by_block(*b, x, y) {
+            return Some(t);
+        }
+    }
     eval_op(op, &operands).ok()?.into_iter().next()
+}
+
+/// `x op y` for `f32` tensors where `y` varies along one contiguous run of `x`'s axes
+/// and is 1 elsewhere (a per-channel scale of conv weights, a per-column scale of a
+/// matrix): the folding of weights, computed directly. IEEE arithmetic on each element
+/// pair is what the reference kernel computes too, so the bits are the same.
+fn scale_by_block(op: lightos_ir::BinaryOp, x: &Tensor, y: &Tensor) -> Option<Tensor> {
+    use lightos_ir::BinaryOp::{Add, Div, Mul, Sub};
+    if x.dtype() != lightos_ir::DType::F32 || y.dtype() != lightos_ir::DType::F32 || y.dims().len() > x.dims().len() {
+        return None;
+    }
+    let f: fn(f32, f32) -> f32 = match op {
+        Add => |a, b| a + b,
+        Sub => |a, b| a - b,
+        Mul => |a, b| a * b,
+        Div => |a, b| a / b,
+        _ => return None,
+    };
+    let offset = x.dims().len() - y.dims().len();
+    let varying: Vec<usize> = (0..y.dims().len())
+        .filter(|&i| y.dims()[i] != 1)
+        .map(|i| i + offset)
+        .collect();
+    let (Some(&first), Some(&last)) = (varying.first(), varying.last()) else {
+        return None;
+    };
+    if varying.len() != last - first + 1 || varying.iter().any(|&a| y.dims()[a - offset] != x.dims()[a]) {
+        return None;
+    }
+    let inner: usize = x.dims()[last + 1..].iter().product();
+    let block = y.len();
+    let (xs, ys) = (x.as_slice::<f32>().ok()?, y.as_slice::<f32>().ok()?);
+    let data: Vec<f32> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| f(a, ys[(i / inner) % block]))
+        .collect();
+    Tensor::from_vec(x.dims().to_vec(), data).ok()
 }
 
 /// The name a leaf's value had in the graph: its input port or its producer.

@@ -118,8 +118,14 @@ impl Fusion {
             *saturation.applied.entry(rule).or_default() += n;
         }
         let own = cost::own_costs(&built.egraph, &model);
-        let extractor = Extractor::new(&built.egraph, cost::ExtractCost { own: &own });
-        let fused = emit::emit(&built.egraph, &extractor, graph, &built.class_of).map_err(|e| e.to_string())?;
+        let extractor = Extractor::new(
+            &built.egraph,
+            cost::ExtractCost {
+                own: &own,
+                egraph: &built.egraph,
+            },
+        );
+        let fused = emit::emit(&built.egraph, &extractor, &own, graph, &built.class_of).map_err(|e| e.to_string())?;
         verify(&fused).map_err(|e| format!("the fused graph is invalid: {e}"))?;
         Ok(fused)
     }
@@ -146,12 +152,25 @@ impl Pass for Fusion {
             outcome.after.ns / 1e3,
             self.target
         ));
-        let applied: Vec<String> = outcome.saturation.applied.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let applied: Vec<String> = outcome
+            .saturation
+            .applied
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         stats.notes.push(format!(
             "{} rounds{}; rules: {}",
             outcome.saturation.iterations,
-            if outcome.saturation.saturated { ", saturated" } else { "" },
-            if applied.is_empty() { "none".to_string() } else { applied.join(", ") }
+            if outcome.saturation.saturated {
+                ", saturated"
+            } else {
+                ""
+            },
+            if applied.is_empty() {
+                "none".to_string()
+            } else {
+                applied.join(", ")
+            }
         ));
         if let Some(why) = &outcome.kept_input {
             stats.notes.push(format!("stopped: {why}"));

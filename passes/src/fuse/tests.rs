@@ -115,7 +115,9 @@ fn inputs_for(g: &Graph) -> Vec<Tensor> {
         .map(|(k, p)| {
             let dims: Vec<usize> = g.ty(p.value).shape.dims().iter().map(|d| d.fixed().unwrap()).collect();
             let n: usize = dims.iter().product();
-            let data = (0..n).map(|i| (((i * 37 + k * 11) % 101) as f32 / 50.0) - 1.0).collect();
+            let data = (0..n)
+                .map(|i| (((i * 37 + k * 11) % 101) as f32 / 50.0) - 1.0)
+                .collect();
             Tensor::from_vec(dims, data).unwrap()
         })
         .collect()
@@ -160,13 +162,22 @@ fn conv_batch_norm_relu_folds_and_fuses_into_one_kernel() {
     let mut b = Builder::new();
     let x = b.input(&[1, 3, 6, 6]);
     let c = conv(&mut b, x, 3, 4);
-    let (s, sh, m) = (b.random(&[4], 0.5, 1.5), b.random(&[4], -1.0, 1.0), b.random(&[4], -1.0, 1.0));
+    let (s, sh, m) = (
+        b.random(&[4], 0.5, 1.5),
+        b.random(&[4], -1.0, 1.0),
+        b.random(&[4], -1.0, 1.0),
+    );
     let v = b.random(&[4], 0.5, 2.0);
     let bn = b.op(
         Op::BatchNorm(NormAttrs { axis: 1, epsilon: 1e-5 }),
         &[Some(c), Some(s), Some(sh), Some(m), Some(v)],
     );
-    let r = b.un(UnaryOp::Relu, bn);
+    // An exporter's explicit per-channel scale and shift after the batch norm.
+    let k = b.random(&[4, 1, 1], 0.5, 1.5);
+    let t = b.random(&[4, 1, 1], -0.5, 0.5);
+    let scaled = b.bin(BinaryOp::Mul, bn, k);
+    let shifted = b.bin(BinaryOp::Add, scaled, t);
+    let r = b.un(UnaryOp::Relu, shifted);
     let (g, text) = fuse_and_check(&b.finish(&[r]));
     assert_eq!(ops_of(&g), ["fused_conv"], "{text}");
     assert!(text.contains(r#"program = "relu(acc)""#), "{text}");
@@ -185,6 +196,18 @@ fn conv_residual_relu_is_one_kernel_but_a_shared_conv_is_not_fused() {
     let (g, text) = fuse_and_check(&b.finish(&[s, c2]));
     assert_eq!(ops_of(&g), ["fused_conv", "conv", "sigmoid"], "{text}");
     assert!(text.contains(r#"program = "add(acc, in3); relu(t0)""#), "{text}");
+}
+
+#[test]
+fn a_decomposed_silu_after_a_conv_becomes_its_epilogue() {
+    let mut b = Builder::new();
+    let x = b.input(&[1, 3, 5, 5]);
+    let c = conv(&mut b, x, 3, 4);
+    let s = b.un(UnaryOp::Sigmoid, c);
+    let y = b.bin(BinaryOp::Mul, c, s);
+    let (g, text) = fuse_and_check(&b.finish(&[y]));
+    assert_eq!(ops_of(&g), ["fused_conv"], "{text}");
+    assert!(text.contains(r#"program = "swish{alpha = 1.0}(acc)""#), "{text}");
 }
 
 #[test]
@@ -210,7 +233,10 @@ fn matmul_bias_relu_becomes_one_ffn_kernel() {
     );
     let h = b.un(UnaryOp::HardSwish, g2);
     let (g, text) = fuse_and_check(&b.finish(&[m2, h]));
-    assert!(text.contains(r#"fused_matmul"#) && text.contains(r#"program = "add(in2, acc); relu(t0)""#), "{text}");
+    assert!(
+        text.contains(r#"fused_matmul"#) && text.contains(r#"program = "add(in2, acc); relu(t0)""#),
+        "{text}"
+    );
     assert!(text.contains(r#"program = "hard_swish(acc)""#), "{text}");
     assert_eq!(ops_of(&g).len(), 3, "{text}");
 }

@@ -15,8 +15,8 @@ use crate::exec::Executor;
 use crate::native::{NativeError, NativeProgram, NativeProgramError};
 use crate::reference::RunError;
 pub use manifest::{
-    FusionInfo, Manifest, NativeBinding, NativeNodeInfo, PortInfo, WeightInfo, CODE_SECTION, MANIFEST_VERSION, PROGRAM_SECTION,
-    WEIGHTS_SECTION,
+    FusionInfo, Manifest, NativeBinding, NativeNodeInfo, PortInfo, WeightInfo, CODE_SECTION, MANIFEST_VERSION,
+    PROGRAM_SECTION, WEIGHTS_SECTION,
 };
 
 /// Why an artifact could not be loaded as a model.

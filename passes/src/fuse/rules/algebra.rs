@@ -26,7 +26,98 @@ pub(super) fn rules() -> Vec<Rule> {
             name: "divide-by-constant",
             apply: divide_by_constant,
         },
+        Rule {
+            name: "batch-norm-as-affine",
+            apply: batch_norm_as_affine,
+        },
+        Rule {
+            name: "combine-constant-affine",
+            apply: combine_constant_affine,
+        },
     ]
+}
+
+/// The operands of binary nodes `want` in class `id` as `(value, constant)` pairs, in
+/// either order for commutative ops.
+fn with_constant(eg: &EGraph, id: Id, want: BinaryOp) -> Vec<(Id, Id)> {
+    let mut found = Vec::new();
+    for (op, ch) in ops(eg, id) {
+        let (Op::Binary(b), &[x, y]) = (op, ch) else { continue };
+        if *b != want {
+            continue;
+        }
+        let f32_const = |c: Id| constant(eg, c).is_some_and(|t| t.dtype() == DType::F32);
+        if f32_const(y) && !f32_const(x) {
+            found.push((x, y));
+        }
+        if f32_const(x) && !f32_const(y) && matches!(want, BinaryOp::Add | BinaryOp::Mul) {
+            found.push((y, x));
+        }
+    }
+    found
+}
+
+fn binary(op: BinaryOp, a: Expr, b: Expr) -> Expr {
+    Expr::op(Op::Binary(op), vec![a, b])
+}
+
+/// `batch_norm(x, gamma, beta, mean, var)` with constant parameters → `x * k + c` with
+/// `k = gamma / sqrt(var + eps)` and `c = beta - mean * k` per channel, so it can join an
+/// elementwise kernel.
+fn batch_norm_as_affine(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
+    for (op, ch) in ops(eg, id) {
+        let (Op::BatchNorm(n), &[x, gamma, beta, mean, var]) = (op, ch) else {
+            continue;
+        };
+        let Some(rank) = eg[x].data.ty.as_ref().map(|t| t.rank()) else {
+            continue;
+        };
+        let params: Option<Vec<&[f32]>> = [gamma, beta, mean, var]
+            .iter()
+            .map(|&p| {
+                constant(eg, p)
+                    .filter(|t| t.dtype() == DType::F32)?
+                    .as_slice::<f32>()
+                    .ok()
+            })
+            .collect();
+        let Some(p) = params else { continue };
+        if rank < 2 {
+            continue;
+        }
+        let k: Vec<f32> = p[0].iter().zip(p[3]).map(|(g, v)| g / (v + n.epsilon).sqrt()).collect();
+        let c: Vec<f32> = (0..k.len()).map(|i| p[1][i] - p[2][i] * k[i]).collect();
+        let mut dims = vec![k.len()];
+        dims.resize(rank - 1, 1);
+        let (Ok(k), Ok(c)) = (Tensor::from_vec(dims.clone(), k), Tensor::from_vec(dims, c)) else {
+            continue;
+        };
+        let scaled = binary(BinaryOp::Mul, Expr::Class(x), Expr::constant(k));
+        out.push(binary(BinaryOp::Add, scaled, Expr::constant(c)));
+    }
+}
+
+/// Constants applied one after another combine: `(x * a) * b` → `x * (a * b)`,
+/// `(x + a) + b` → `x + (a + b)`, `(x + a) * b` → `x * b + a * b`; the combined
+/// constants are folded at compile time.
+fn combine_constant_affine(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
+    for (outer, b) in with_constant(eg, id, BinaryOp::Mul) {
+        for (x, a) in with_constant(eg, outer, BinaryOp::Mul) {
+            let ab = binary(BinaryOp::Mul, Expr::Class(a), Expr::Class(b));
+            out.push(binary(BinaryOp::Mul, Expr::Class(x), ab));
+        }
+        for (x, a) in with_constant(eg, outer, BinaryOp::Add) {
+            let xb = binary(BinaryOp::Mul, Expr::Class(x), Expr::Class(b));
+            let ab = binary(BinaryOp::Mul, Expr::Class(a), Expr::Class(b));
+            out.push(binary(BinaryOp::Add, xb, ab));
+        }
+    }
+    for (outer, b) in with_constant(eg, id, BinaryOp::Add) {
+        for (x, a) in with_constant(eg, outer, BinaryOp::Add) {
+            let ab = binary(BinaryOp::Add, Expr::Class(a), Expr::Class(b));
+            out.push(binary(BinaryOp::Add, Expr::Class(x), ab));
+        }
+    }
 }
 
 /// `x * 1`, `1 * x`, `x + 0`, `0 + x`, `x - 0`, `x / 1` → `x`, where the constant does
@@ -37,13 +128,13 @@ fn neutral_element(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
         let Op::Binary(bop) = op else { continue };
         let keep = match bop {
             BinaryOp::Mul => match (splat(eg, a), splat(eg, b)) {
-                (_, Some(v)) if v == 1.0 => Some(a),
-                (Some(v), _) if v == 1.0 => Some(b),
+                (_, Some(1.0)) => Some(a),
+                (Some(1.0), _) => Some(b),
                 _ => None,
             },
             BinaryOp::Add => match (splat(eg, a), splat(eg, b)) {
-                (_, Some(v)) if v == 0.0 => Some(a),
-                (Some(v), _) if v == 0.0 => Some(b),
+                (_, Some(0.0)) => Some(a),
+                (Some(0.0), _) => Some(b),
                 _ => None,
             },
             BinaryOp::Sub => splat(eg, b).filter(|&v| v == 0.0).map(|_| a),
@@ -59,7 +150,9 @@ fn neutral_element(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
 /// `-(-x)` → `x`.
 fn double_negation(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
     for (op, ch) in ops(eg, id) {
-        let (Op::Unary(UnaryOp::Neg), &[y]) = (op, ch) else { continue };
+        let (Op::Unary(UnaryOp::Neg), &[y]) = (op, ch) else {
+            continue;
+        };
         for (inner, ich) in ops(eg, y) {
             if let (Op::Unary(UnaryOp::Neg), &[x]) = (inner, ich) {
                 out.push(Expr::Class(x));
@@ -80,14 +173,20 @@ fn identity(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
 /// `x / c` → `x * (1 / c)` for an `f32` constant `c`.
 fn divide_by_constant(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
     for (op, ch) in ops(eg, id) {
-        let (Op::Binary(BinaryOp::Div), &[x, c]) = (op, ch) else { continue };
-        let Some(t) = constant(eg, c).filter(|t| t.dtype() == DType::F32) else { continue };
+        let (Op::Binary(BinaryOp::Div), &[x, c]) = (op, ch) else {
+            continue;
+        };
+        let Some(t) = constant(eg, c).filter(|t| t.dtype() == DType::F32) else {
+            continue;
+        };
         if constant(eg, x).is_some() {
             continue;
         }
         let Ok(s) = t.as_slice::<f32>() else { continue };
         let recip: Vec<f32> = s.iter().map(|v| 1.0 / v).collect();
-        let Ok(r) = Tensor::from_vec(t.dims().to_vec(), recip) else { continue };
+        let Ok(r) = Tensor::from_vec(t.dims().to_vec(), recip) else {
+            continue;
+        };
         out.push(Expr::op(
             Op::Binary(BinaryOp::Mul),
             vec![Expr::Class(x), Expr::constant(r)],

@@ -54,7 +54,9 @@ fn attention(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
             continue;
         }
         for (sop, sch) in ops(eg, p) {
-            let (Op::Softmax(s), &[scores]) = (sop, sch) else { continue };
+            let (Op::Softmax(s), &[scores]) = (sop, sch) else {
+                continue;
+            };
             if s.flatten || s.axis != 3 || s.kind != lightos_ir::SoftmaxKind::Softmax {
                 continue;
             }

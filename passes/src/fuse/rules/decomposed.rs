@@ -1,5 +1,5 @@
 //! Recognizing the decomposed forms exporters write as the one op they mean: the
-//! erf-based and tanh-based GELU, the ReduceMean/Sub/Pow/Sqrt/Div layer normalization
+//! erf-based and tanh-based GELU, SiLU (`x * sigmoid(x)`), the ReduceMean/Sub/Pow/Sqrt/Div layer normalization
 //! (with its scale and shift), and the Exp/ReduceSum/Div softmax (with or without the
 //! subtracted maximum).
 
@@ -28,7 +28,31 @@ pub(super) fn rules() -> Vec<Rule> {
             name: "recognize-gelu",
             apply: gelu,
         },
+        Rule {
+            name: "recognize-swish",
+            apply: swish,
+        },
     ]
+}
+
+/// `x * sigmoid(x)` → `swish(x)` (SiLU), and `x * sigmoid(a * x)` → `swish(x, a)`.
+fn swish(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
+    for (x, s) in either(binary(eg, id, BinaryOp::Mul)) {
+        for inner in unary(eg, s, |u| *u == UnaryOp::Sigmoid) {
+            let mut alphas = Vec::new();
+            if eg.find(inner) == eg.find(x) {
+                alphas.push(1.0);
+            }
+            for (y, a) in either(binary(eg, inner, BinaryOp::Mul)) {
+                if eg.find(y) == eg.find(x) {
+                    alphas.extend(splat(eg, a));
+                }
+            }
+            for alpha in alphas {
+                out.push(Expr::op(Op::Unary(UnaryOp::Swish { alpha }), vec![Expr::Class(x)]));
+            }
+        }
+    }
 }
 
 /// Whether `v` is within a relative `1e-5` of `want`.
@@ -70,7 +94,9 @@ fn reductions(eg: &EGraph, id: Id, kind: ReduceKind) -> Vec<(Id, Vec<usize>)> {
             continue;
         }
         let Some(&x) = ch.first() else { continue };
-        let Some(rank) = ty(eg, x).map(|t| t.rank() as i64) else { continue };
+        let Some(rank) = ty(eg, x).map(|t| t.rank() as i64) else {
+            continue;
+        };
         let axes = match ch.get(1) {
             Some(&a) if !is_absent(eg, a) => match ints(eg, a) {
                 Some(v) => v,
@@ -79,7 +105,10 @@ fn reductions(eg: &EGraph, id: Id, kind: ReduceKind) -> Vec<(Id, Vec<usize>)> {
             _ if r.noop_with_empty_axes => continue,
             _ => (0..rank).collect(),
         };
-        let mut norm: Vec<usize> = axes.iter().map(|&a| (if a < 0 { a + rank } else { a }) as usize).collect();
+        let mut norm: Vec<usize> = axes
+            .iter()
+            .map(|&a| (if a < 0 { a + rank } else { a }) as usize)
+            .collect();
         norm.sort_unstable();
         norm.dedup();
         found.push((x, norm));
@@ -135,23 +164,32 @@ fn layer_norm(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                 if eg.find(mx) != eg.find(x) {
                     continue;
                 }
-                let Some(xt) = ty(eg, x).filter(|t| t.dtype == DType::F32) else { continue };
-                let Some(axis) = trailing(&axes, xt.rank()) else { continue };
+                let Some(xt) = ty(eg, x).filter(|t| t.dtype == DType::F32) else {
+                    continue;
+                };
+                let Some(axis) = trailing(&axes, xt.rank()) else {
+                    continue;
+                };
                 for v_eps in unary(eg, sd, |u| *u == UnaryOp::Sqrt) {
                     for (v, eps) in either(binary(eg, v_eps, BinaryOp::Add)) {
                         let Some(epsilon) = splat(eg, eps) else { continue };
-                        let variance_of_d = reductions(eg, v, ReduceKind::Mean).into_iter().any(|(sq, ax)| {
-                            ax == axes && is_square_of(eg, sq, d)
-                        });
+                        let variance_of_d = reductions(eg, v, ReduceKind::Mean)
+                            .into_iter()
+                            .any(|(sq, ax)| ax == axes && is_square_of(eg, sq, d));
                         if !variance_of_d {
                             continue;
                         }
-                        let Some(norm_dims) = xt.shape.dims()[axis..].iter().map(|d| d.fixed()).collect::<Option<Vec<_>>>()
+                        let Some(norm_dims) = xt.shape.dims()[axis..]
+                            .iter()
+                            .map(|d| d.fixed())
+                            .collect::<Option<Vec<_>>>()
                         else {
                             continue;
                         };
                         let count: usize = norm_dims.iter().product();
-                        let Ok(ones) = Tensor::from_vec(norm_dims, vec![1.0f32; count]) else { continue };
+                        let Ok(ones) = Tensor::from_vec(norm_dims, vec![1.0f32; count]) else {
+                            continue;
+                        };
                         out.push(Expr::op(
                             Op::LayerNorm(LayerNormAttrs {
                                 axis,
@@ -182,13 +220,17 @@ fn is_square_of(eg: &EGraph, sq: Id, d: Id) -> bool {
 /// `layer_norm(x, g, b)` for constants shaped like the normalized axes.
 fn layer_norm_affine(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
     for (op, ch) in ops(eg, id) {
-        let Op::Binary(bop @ (BinaryOp::Mul | BinaryOp::Add)) = op else { continue };
+        let Op::Binary(bop @ (BinaryOp::Mul | BinaryOp::Add)) = op else {
+            continue;
+        };
         let &[a, b] = ch else { continue };
         for (ln, c) in [(a, b), (b, a)] {
             if eg[ln].data.shared {
                 continue;
             }
-            let Some(param) = constant(eg, c).filter(|t| t.dtype() == DType::F32) else { continue };
+            let Some(param) = constant(eg, c).filter(|t| t.dtype() == DType::F32) else {
+                continue;
+            };
             for (lop, lch) in ops(eg, ln) {
                 let Op::LayerNorm(attrs) = lop else { continue };
                 if attrs.stats {
@@ -206,7 +248,9 @@ fn layer_norm_affine(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                 if pdims != norm_dims {
                     continue;
                 }
-                let (Ok(p), Ok(s)) = (param.as_slice::<f32>(), scale_t.as_slice::<f32>()) else { continue };
+                let (Ok(p), Ok(s)) = (param.as_slice::<f32>(), scale_t.as_slice::<f32>()) else {
+                    continue;
+                };
                 match bop {
                     BinaryOp::Mul => {
                         let scaled: Vec<f32> = s.iter().zip(p).map(|(s, p)| s * p).collect();
@@ -217,10 +261,14 @@ fn layer_norm_affine(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                             },
                             None => None,
                         };
-                        let Ok(scaled) = Tensor::from_vec(norm_dims.clone(), scaled) else { continue };
+                        let Ok(scaled) = Tensor::from_vec(norm_dims.clone(), scaled) else {
+                            continue;
+                        };
                         let mut children = vec![Expr::Class(x), Expr::constant(scaled)];
                         if let Some(bs) = bias_scaled {
-                            let Ok(bs) = Tensor::from_vec(norm_dims.clone(), bs) else { continue };
+                            let Ok(bs) = Tensor::from_vec(norm_dims.clone(), bs) else {
+                                continue;
+                            };
                             children.push(Expr::constant(bs));
                         }
                         out.push(Expr::op(lop.clone(), children));
@@ -233,7 +281,9 @@ fn layer_norm_affine(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                             },
                             None => p.to_vec(),
                         };
-                        let Ok(shifted) = Tensor::from_vec(norm_dims.clone(), shifted) else { continue };
+                        let Ok(shifted) = Tensor::from_vec(norm_dims.clone(), shifted) else {
+                            continue;
+                        };
                         out.push(Expr::op(
                             lop.clone(),
                             vec![Expr::Class(x), Expr::Class(scale), Expr::constant(shifted)],
@@ -309,7 +359,7 @@ fn is_tanh_gelu_inner(eg: &EGraph, inner: Id, x: Id) -> bool {
 /// `0.5 * x * (1 + erf(x / sqrt(2)))` → `gelu(x)`, and `0.5 * x * (1 + tanh(sqrt(2/pi)
 /// * (x + 0.044715 x^3)))` → `gelu(x, tanh)`, with the factors in any order.
 fn gelu(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
-    if !ty(eg, id).is_some_and(|t| t.dtype == DType::F32) {
+    if ty(eg, id).is_none_or(|t| t.dtype != DType::F32) {
         return;
     }
     for list in factors(eg, id) {

@@ -222,7 +222,9 @@ fn fuse_into_reader(eg: &EGraph, id: Id, out: &mut Vec<Expr>, anchored: bool) {
         if FusedAnchor::of(op).is_some() {
             continue;
         }
-        let Some(reader) = Program::of(eg, op, children) else { continue };
+        let Some(reader) = Program::of(eg, op, children) else {
+            continue;
+        };
         if reader.instrs.len() >= MAX_PROGRAM {
             continue;
         }
@@ -232,7 +234,9 @@ fn fuse_into_reader(eg: &EGraph, id: Id, out: &mut Vec<Expr>, anchored: bool) {
                 continue;
             }
             for (pop, pchildren) in ops(eg, x) {
-                let Some(producer) = Program::of(eg, pop, pchildren) else { continue };
+                let Some(producer) = Program::of(eg, pop, pchildren) else {
+                    continue;
+                };
                 if producer.instrs.len() + reader.instrs.len() > MAX_PROGRAM {
                     continue;
                 }

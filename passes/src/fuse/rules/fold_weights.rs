@@ -46,35 +46,44 @@ fn per_channel(t: &Tensor, rank: usize, channels: usize) -> Option<Vec<f32>> {
     (s.len() == channels).then(|| s.to_vec())
 }
 
-/// A weight tensor `[C_out, ...]` with each output channel's slice scaled.
-fn scale_rows(w: &Tensor, k: &[f32]) -> Option<Tensor> {
-    let s = w.as_slice::<f32>().ok()?;
+/// A weight tensor `[C_out, ...]` with each output channel's slice scaled, as the
+/// product of the weights' class and a constant shaped to broadcast along axis 0. The
+/// product is folded when the e-node is made, once: proposing it again finds it.
+fn scale_rows(w_class: Id, w: &Tensor, k: &[f32]) -> Option<Expr> {
     let rows = *w.dims().first()?;
     if rows != k.len() || rows == 0 {
         return None;
     }
-    let per = s.len() / rows;
-    let data: Vec<f32> = s.iter().enumerate().map(|(i, &x)| x * k[i / per]).collect();
-    Tensor::from_vec(w.dims().to_vec(), data).ok()
+    let mut dims = vec![rows];
+    dims.resize(w.dims().len(), 1);
+    let k = Tensor::from_vec(dims, k.to_vec()).ok()?;
+    Some(Expr::op(
+        Op::Binary(BinaryOp::Mul),
+        vec![Expr::Class(w_class), Expr::constant(k)],
+    ))
 }
 
-/// A matrix `[K, N]` with each column scaled.
-fn scale_cols(w: &Tensor, k: &[f32]) -> Option<Tensor> {
-    let s = w.as_slice::<f32>().ok()?;
-    let cols = *w.dims().get(1)?;
-    if w.dims().len() != 2 || cols != k.len() {
+/// A matrix `[K, N]` with each column scaled, as a product like [`scale_rows`].
+fn scale_cols(w_class: Id, w: &Tensor, k: &[f32]) -> Option<Expr> {
+    if w.dims().len() != 2 || w.dims()[1] != k.len() {
         return None;
     }
-    let data: Vec<f32> = s.iter().enumerate().map(|(i, &x)| x * k[i % cols]).collect();
-    Tensor::from_vec(w.dims().to_vec(), data).ok()
+    let k = Tensor::from_vec(vec![1, k.len()], k.to_vec()).ok()?;
+    Some(Expr::op(
+        Op::Binary(BinaryOp::Mul),
+        vec![Expr::Class(w_class), Expr::constant(k)],
+    ))
 }
 
 /// A convolution in class `x` with constant `f32` weights: its operands `(X, W, B?)`.
 fn conv_with_constant_weights(eg: &EGraph, x: Id) -> Vec<(Op, Id, Tensor, Option<Tensor>, Id)> {
+    // Entries: the op, its input, its weights, its bias, and the weights' class.
     let mut found = Vec::new();
     for (op, ch) in ops(eg, x) {
         let Op::Conv(_) = op else { continue };
-        let Some(w) = ch.get(1).and_then(|&w| constant(eg, w)) else { continue };
+        let Some(w) = ch.get(1).and_then(|&w| constant(eg, w)) else {
+            continue;
+        };
         if w.dtype() != DType::F32 {
             continue;
         }
@@ -85,9 +94,17 @@ fn conv_with_constant_weights(eg: &EGraph, x: Id) -> Vec<(Op, Id, Tensor, Option
             },
             _ => None,
         };
-        found.push((op.clone(), ch[0], w.clone(), bias, x));
+        found.push((op.clone(), ch[0], w.clone(), bias, ch[1]));
     }
     found
+}
+
+/// Whether class `id` already holds a convolution or `Gemm` reading `input`: the fold
+/// was made in an earlier iteration, and computing its weights again would be wasted.
+fn already_folded(eg: &EGraph, id: Id, input: Id) -> bool {
+    ops(eg, id).any(|(op, ch)| {
+        matches!(op, Op::Conv(_) | Op::Gemm(_)) && ch.first().map(|&c| eg.find(c)) == Some(eg.find(input))
+    })
 }
 
 fn vector(v: Vec<f32>) -> Option<Tensor> {
@@ -95,11 +112,8 @@ fn vector(v: Vec<f32>) -> Option<Tensor> {
 }
 
 /// A convolution with its weights and bias replaced.
-fn conv_expr(op: Op, input: Id, w: Tensor, b: Vec<f32>) -> Option<Expr> {
-    Some(Expr::op(
-        op,
-        vec![Expr::Class(input), Expr::constant(w), Expr::constant(vector(b)?)],
-    ))
+fn conv_expr(op: Op, input: Id, w: Expr, b: Vec<f32>) -> Option<Expr> {
+    Some(Expr::op(op, vec![Expr::Class(input), w, Expr::constant(vector(b)?)]))
 }
 
 /// `BatchNorm(Conv(x, W, B))` → `Conv(x, W * k, (B - mean) * k + beta)` with
@@ -113,7 +127,12 @@ fn batch_norm(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
         }
         let params: Option<Vec<&[f32]>> = [gamma, beta, mean, var]
             .iter()
-            .map(|&p| constant(eg, p).filter(|t| t.dtype() == DType::F32)?.as_slice::<f32>().ok())
+            .map(|&p| {
+                constant(eg, p)
+                    .filter(|t| t.dtype() == DType::F32)?
+                    .as_slice::<f32>()
+                    .ok()
+            })
             .collect();
         let Some(params) = params else { continue };
         let (gamma, beta, mean, var) = (params[0], params[1], params[2], params[3]);
@@ -123,19 +142,21 @@ fn batch_norm(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                 .map(|c| (b.map_or(0.0, |b| b[c]) - mean[c]) * k[c] + beta[c])
                 .collect()
         };
-        for (op, input, w, b, _) in conv_with_constant_weights(eg, x) {
-            if w.dims()[0] != k.len() {
+        for (op, input, w, b, wc) in conv_with_constant_weights(eg, x) {
+            if w.dims()[0] != k.len() || already_folded(eg, id, input) {
                 continue;
             }
             let b = b.as_ref().and_then(|t| t.as_slice::<f32>().ok());
-            if let Some(e) = scale_rows(&w, &k).and_then(|w| conv_expr(op, input, w, shift(b))) {
+            if let Some(e) = scale_rows(wc, &w, &k).and_then(|w| conv_expr(op, input, w, shift(b))) {
                 out.push(e);
             }
         }
         for (gop, gch) in ops(eg, x) {
             let Op::Gemm(g) = gop else { continue };
-            let Some(bw) = gch.get(1).and_then(|&b| constant(eg, b)) else { continue };
-            if bw.dtype() != DType::F32 || bw.dims().len() != 2 {
+            let Some(bw) = gch.get(1).and_then(|&b| constant(eg, b)) else {
+                continue;
+            };
+            if bw.dtype() != DType::F32 || bw.dims().len() != 2 || already_folded(eg, id, gch[0]) {
                 continue;
             }
             // Only a bias that is absent or one value per output column folds simply.
@@ -146,13 +167,19 @@ fn batch_norm(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                 },
                 _ => None,
             };
-            let folded = if g.trans_b { scale_rows(bw, &k) } else { scale_cols(bw, &k) };
-            let (Some(folded), Some(bias)) = (folded, vector(shift(c.as_deref()))) else { continue };
+            let folded = if g.trans_b {
+                scale_rows(gch[1], bw, &k)
+            } else {
+                scale_cols(gch[1], bw, &k)
+            };
+            let (Some(folded), Some(bias)) = (folded, vector(shift(c.as_deref()))) else {
+                continue;
+            };
             let mut attrs = *g;
             attrs.beta = 1.0;
             out.push(Expr::op(
                 Op::Gemm(attrs),
-                vec![Expr::Class(gch[0]), Expr::constant(folded), Expr::constant(bias)],
+                vec![Expr::Class(gch[0]), folded, Expr::constant(bias)],
             ));
         }
     }
@@ -176,14 +203,21 @@ fn conv_and_channel_constant(eg: &EGraph, id: Id, a: Id, b: Id) -> Option<(Id, V
 /// `Conv(x, W, B) * s` with `s` per output channel → `Conv(x, W * s, B * s)`.
 fn channel_scale(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
     for (op, ch) in ops(eg, id) {
-        let (Op::Binary(BinaryOp::Mul), &[a, b]) = (op, ch) else { continue };
-        let Some((x, k)) = conv_and_channel_constant(eg, id, a, b) else { continue };
-        for (op, input, w, bias, _) in conv_with_constant_weights(eg, x) {
+        let (Op::Binary(BinaryOp::Mul), &[a, b]) = (op, ch) else {
+            continue;
+        };
+        let Some((x, k)) = conv_and_channel_constant(eg, id, a, b) else {
+            continue;
+        };
+        for (op, input, w, bias, wc) in conv_with_constant_weights(eg, x) {
+            if already_folded(eg, id, input) {
+                continue;
+            }
             let b: Vec<f32> = match bias.as_ref().and_then(|t| t.as_slice::<f32>().ok()) {
                 Some(s) => s.iter().zip(&k).map(|(b, k)| b * k).collect(),
                 None => vec![0.0; k.len()],
             };
-            if let Some(e) = scale_rows(&w, &k).and_then(|w| conv_expr(op, input, w, b)) {
+            if let Some(e) = scale_rows(wc, &w, &k).and_then(|w| conv_expr(op, input, w, b)) {
                 out.push(e);
             }
         }
@@ -198,19 +232,21 @@ fn channel_shift(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
             (Op::Binary(BinaryOp::Sub), &[a, b]) if constant(eg, b).is_some() => (-1.0, a, b),
             _ => continue,
         };
-        let Some((x, t)) = conv_and_channel_constant(eg, id, a, b) else { continue };
+        let Some((x, t)) = conv_and_channel_constant(eg, id, a, b) else {
+            continue;
+        };
         if sign < 0.0 && x != a {
             continue;
         }
-        for (op, input, w, bias, _) in conv_with_constant_weights(eg, x) {
-            if w.dims()[0] != t.len() {
+        for (op, input, w, bias, wc) in conv_with_constant_weights(eg, x) {
+            if w.dims()[0] != t.len() || already_folded(eg, id, input) {
                 continue;
             }
             let b: Vec<f32> = match bias.as_ref().and_then(|t| t.as_slice::<f32>().ok()) {
                 Some(s) => s.iter().zip(&t).map(|(b, t)| b + sign * t).collect(),
                 None => t.iter().map(|t| sign * t).collect(),
             };
-            if let Some(e) = conv_expr(op, input, w, b) {
+            if let Some(e) = conv_expr(op, input, Expr::Class(wc), b) {
                 out.push(e);
             }
         }

@@ -44,7 +44,9 @@ fn compose_transposes(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
             continue;
         }
         for (inner, ich) in ops(eg, y) {
-            let (Op::Transpose(p), &[x]) = (inner, ich) else { continue };
+            let (Op::Transpose(p), &[x]) = (inner, ich) else {
+                continue;
+            };
             if p.perm.len() != q.perm.len() {
                 continue;
             }
@@ -77,7 +79,9 @@ fn collapse_views(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                 continue;
             }
             let shape: Vec<i64> = target.iter().map(|&d| d as i64).collect();
-            let Ok(shape) = Tensor::from_vec(vec![shape.len()], shape) else { continue };
+            let Ok(shape) = Tensor::from_vec(vec![shape.len()], shape) else {
+                continue;
+            };
             out.push(Expr::op(
                 Op::Reshape(ReshapeAttrs { allowzero: true }),
                 vec![Expr::Class(x), Expr::constant(shape)],

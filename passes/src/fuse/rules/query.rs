@@ -7,10 +7,13 @@ use crate::fuse::lang::{EGraph, FNode, Term};
 
 /// The IR ops in class `id`, with their children.
 pub fn ops(eg: &EGraph, id: Id) -> impl Iterator<Item = (&Op, &[Id])> {
-    eg[id].nodes.iter().filter_map(move |n: &FNode| match eg.analysis.term(n.term) {
-        Term::Op(op) => Some((op, n.children.as_slice())),
-        _ => None,
-    })
+    eg[id]
+        .nodes
+        .iter()
+        .filter_map(move |n: &FNode| match eg.analysis.term(n.term) {
+            Term::Op(op) => Some((op, n.children.as_slice())),
+            _ => None,
+        })
 }
 
 /// The type of class `id`.
@@ -35,7 +38,10 @@ pub fn constant(eg: &EGraph, id: Id) -> Option<&Tensor> {
 
 /// Whether class `id` is the absent operand.
 pub fn is_absent(eg: &EGraph, id: Id) -> bool {
-    eg[id].nodes.iter().any(|n| matches!(eg.analysis.term(n.term), Term::Absent))
+    eg[id]
+        .nodes
+        .iter()
+        .any(|n| matches!(eg.analysis.term(n.term), Term::Absent))
 }
 
 /// Whether the original program reads class `id` more than once.
@@ -43,10 +49,12 @@ pub fn shared(eg: &EGraph, id: Id) -> bool {
     eg[id].data.shared
 }
 
-/// The value of an `f32` constant whose elements are all equal.
+/// The value of an `f32` constant whose elements are all equal (constants of up to
+/// 4096 elements: identities like `x * 1` come with small constants, and scanning
+/// weights would be wasted).
 pub fn splat(eg: &EGraph, id: Id) -> Option<f32> {
     let t = constant(eg, id)?;
-    if t.dtype() != DType::F32 {
+    if t.dtype() != DType::F32 || t.len() > 4096 {
         return None;
     }
     let s = t.as_slice::<f32>().ok()?;
