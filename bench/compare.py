@@ -25,6 +25,8 @@ import time
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+ort.set_default_logger_severity(3)
 from onnx import shape_inference
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

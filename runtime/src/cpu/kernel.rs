@@ -274,6 +274,17 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
                 S::prefetch(next.wrapping_add(r * job.ldc));
                 S::prefetch(next.wrapping_add(r * job.ldc + nr - 1));
             }
+            // The residual the epilogue adds was written long before this kernel: start
+            // fetching this tile's rows of it now, so the K loop hides the misses.
+            if let Some((e, i0, j0)) = &epi {
+                if let Some((res, ld)) = e.residual {
+                    for r in 0..rv {
+                        let row = res.wrapping_add((i0 + ip * MR + r) * ld + j0 + jp * nr);
+                        S::prefetch(row);
+                        S::prefetch(row.wrapping_add(cv - 1));
+                    }
+                }
+            }
             micro::<S, MR, NV, FMA>(job.kc, job.a.add(ip * job.a_stride), b, &mut acc);
             for (r, row) in acc.iter().enumerate().take(rv) {
                 for (v, &x) in row.iter().enumerate() {
