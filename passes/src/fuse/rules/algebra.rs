@@ -4,7 +4,7 @@
 use egg::Id;
 use lightos_ir::{BinaryOp, DType, Op, Tensor, UnaryOp};
 
-use super::query::{constant, ops, same_type, splat};
+use super::query::{batch_norm_params, constant, ops, same_type, splat};
 use super::{Expr, Rule};
 use crate::fuse::lang::EGraph;
 
@@ -72,21 +72,14 @@ fn batch_norm_as_affine(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
         let Some(rank) = eg[x].data.ty.as_ref().map(|t| t.rank()) else {
             continue;
         };
-        let params: Option<Vec<&[f32]>> = [gamma, beta, mean, var]
-            .iter()
-            .map(|&p| {
-                constant(eg, p)
-                    .filter(|t| t.dtype() == DType::F32)?
-                    .as_slice::<f32>()
-                    .ok()
-            })
-            .collect();
-        let Some(p) = params else { continue };
+        let Some(bn) = batch_norm_params(eg, [gamma, beta, mean, var], n.epsilon) else {
+            continue;
+        };
         if rank < 2 {
             continue;
         }
-        let k: Vec<f32> = p[0].iter().zip(p[3]).map(|(g, v)| g / (v + n.epsilon).sqrt()).collect();
-        let c: Vec<f32> = (0..k.len()).map(|i| p[1][i] - p[2][i] * k[i]).collect();
+        let k = bn.k;
+        let c: Vec<f32> = (0..k.len()).map(|i| bn.beta[i] - bn.mean[i] * k[i]).collect();
         let mut dims = vec![k.len()];
         dims.resize(rank - 1, 1);
         let (Ok(k), Ok(c)) = (Tensor::from_vec(dims.clone(), k), Tensor::from_vec(dims, c)) else {

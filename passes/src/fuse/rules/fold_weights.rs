@@ -5,7 +5,7 @@
 use egg::Id;
 use lightos_ir::{BinaryOp, DType, Op, Tensor};
 
-use super::query::{constant, is_absent, ops, same_type, shared};
+use super::query::{batch_norm_params, constant, is_absent, ops, same_type, shared};
 use super::{Expr, Rule};
 use crate::fuse::lang::EGraph;
 
@@ -125,18 +125,10 @@ fn batch_norm(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
         if shared(eg, x) || !same_type(eg, x, id) {
             continue;
         }
-        let params: Option<Vec<&[f32]>> = [gamma, beta, mean, var]
-            .iter()
-            .map(|&p| {
-                constant(eg, p)
-                    .filter(|t| t.dtype() == DType::F32)?
-                    .as_slice::<f32>()
-                    .ok()
-            })
-            .collect();
-        let Some(params) = params else { continue };
-        let (gamma, beta, mean, var) = (params[0], params[1], params[2], params[3]);
-        let k: Vec<f32> = gamma.iter().zip(var).map(|(g, v)| g / (v + n.epsilon).sqrt()).collect();
+        let Some(bn) = batch_norm_params(eg, [gamma, beta, mean, var], n.epsilon) else {
+            continue;
+        };
+        let (k, beta, mean) = (bn.k, bn.beta, bn.mean);
         let shift = |b: Option<&[f32]>| -> Vec<f32> {
             (0..k.len())
                 .map(|c| (b.map_or(0.0, |b| b[c]) - mean[c]) * k[c] + beta[c])

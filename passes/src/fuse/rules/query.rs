@@ -71,3 +71,30 @@ pub fn ints(eg: &EGraph, id: Id) -> Option<Vec<i64>> {
 pub fn dims(eg: &EGraph, id: Id) -> Option<Vec<usize>> {
     ty(eg, id)?.shape.dims().iter().map(|d| d.fixed()).collect()
 }
+
+/// A batch norm's constant parameters, with its per-channel factor.
+pub struct BatchNormParams<'a> {
+    /// `gamma / sqrt(var + epsilon)` per channel.
+    pub k: Vec<f32>,
+    /// The shift `beta`.
+    pub beta: &'a [f32],
+    /// The running mean.
+    pub mean: &'a [f32],
+}
+
+/// The parameters of a batch norm whose `gamma, beta, mean, var` operands are the
+/// classes `params`, when all four are `f32` constants.
+pub fn batch_norm_params(eg: &EGraph, params: [Id; 4], epsilon: f32) -> Option<BatchNormParams<'_>> {
+    let slices: Option<Vec<&[f32]>> = params
+        .iter()
+        .map(|&p| {
+            constant(eg, p)
+                .filter(|t| t.dtype() == DType::F32)?
+                .as_slice::<f32>()
+                .ok()
+        })
+        .collect();
+    let [gamma, beta, mean, var] = <[&[f32]; 4]>::try_from(slices?).ok()?;
+    let k = gamma.iter().zip(var).map(|(g, v)| g / (v + epsilon).sqrt()).collect();
+    Some(BatchNormParams { k, beta, mean })
+}
