@@ -33,9 +33,12 @@
 //!   directly), with fused bias, residual and activation.
 //! - [`elementwise_program_f32`]: an elementwise program (a fused elementwise node) over
 //!   broadcast inputs in one blocked pass, bit-identical to the reference in both modes.
+//! - [`attention_f32`]: scaled dot-product attention (rank 4, optional additive mask,
+//!   causal), bit-identical to the reference in both modes.
 //!
 //! Every entry point checks its sizes and returns [`CpuError`] instead of panicking.
 
+mod attention;
 mod chain;
 mod conv;
 mod depthwise;
@@ -49,8 +52,11 @@ mod simd;
 pub mod threads;
 
 #[cfg(test)]
+mod attention_tests;
+#[cfg(test)]
 mod tests;
 
+pub use attention::{attention_f32, AttentionDims, AttentionMask, AttentionParams};
 pub use chain::{channel_chain_f32, ChainOp, ChainStage};
 pub use conv::{conv2d_f32, conv2d_fused_f32, conv2d_packed_f32, Conv2dParams, ConvFusion, PackedConvWeights};
 pub use fused_elementwise::{elementwise_program_f32, ProgInput, ProgInstr, ProgSrc};

@@ -10,7 +10,7 @@
 //!    fused node, `Op::Fused`, with the front of its program in the microkernel's
 //!    epilogue and the rest in the elementwise program kernel), elementwise programs
 //!    (fused elementwise nodes and single elementwise nodes) in one blocked pass,
-//!    per-channel ops, 2-d max pooling, `Concat`, fast-mode LRN; every other node runs on
+//!    per-channel ops, 2-d max pooling, `Concat`, fast-mode LRN, attention; every other node runs on
 //!    the backend as it is. What is fused is decided at compile time, not here;
 //! 3. records, per step, which values die after it, so memory is given back as soon as
 //!    a value's last reader has run.
@@ -354,6 +354,7 @@ impl<'g> Executor<'g> {
             Kernel::Lrn(l) => Ok(vec![steps::run_lrn(l, cfg()?, operands)?]),
             Kernel::MaxPool(w) => Ok(vec![steps::run_max_pool(w, cfg()?, operands)?]),
             Kernel::Concat(axis) => Ok(vec![steps::run_concat(*axis, cfg()?, operands)?]),
+            Kernel::Attention(a) => steps::run_attention(a, cfg()?, operands),
         }
     }
 }

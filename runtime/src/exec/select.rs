@@ -19,7 +19,10 @@
 //!   per-channel chain;
 //! - `MaxPool` over 2 spatial axes (fixed spatial sizes);
 //! - `Concat` of `f32` values computed at run time (into the arena);
-//! - `LRN` in fast mode.
+//! - `LRN` in fast mode;
+//! - `Attention` on rank-4 `f32` `Q`, `K`, `V` of fixed shapes, with an optional `f32`
+//!   or bool mask, causal or not, and no cache, padding lengths, soft cap or window, its
+//!   softmax in `f32`: the attention kernel (the reference's bits in both modes).
 //!
 //! Anything else (other dtypes, symbolic shapes where a kernel needs fixed ones, an op
 //! with no native kernel) runs on the backend as a node, which is always correct.
@@ -122,6 +125,7 @@ impl<'a> Selector<'a> {
                 .or_else(|| self.lrn(i))
                 .or_else(|| self.max_pool(i))
                 .or_else(|| self.concat(i))
+                .or_else(|| self.attention(i))
                 .unwrap_or_else(|| Chosen {
                     nodes: vec![i],
                     kernel: Kernel::Node,
@@ -715,6 +719,46 @@ impl Selector<'_> {
             nodes: vec![i],
             kernel: Kernel::Concat(a.axis),
             inputs: node.operands.clone(),
+        })
+    }
+
+    /// `Attention` at node `i`, in the forms the native kernel covers (see the module
+    /// docs); its inputs are `[q, k, v, mask?]`.
+    fn attention(&self, i: usize) -> Option<Chosen> {
+        let node = self.node(i);
+        let Op::Attention(a) = &node.op else { return None };
+        let capped = a.softcap > 0.0;
+        let plain = !capped
+            && a.left_window.is_none()
+            && a.right_window.is_none()
+            && matches!(a.softmax_precision, None | Some(DType::F32));
+        if !plain || node.results.len() != 4 || (4..node.operands.len()).any(|k| node.operand(k).is_some()) {
+            return None;
+        }
+        let rank4 = |k: usize| -> Option<[usize; 4]> { self.fixed_f32(node.operand(k)?)?.try_into().ok() };
+        let ([b, hq, sq, hd], [kb, hkv, skv, khd], [vb, vh, vs, _]) = (rank4(0)?, rank4(1)?, rank4(2)?);
+        if [kb, vb, vh, vs, khd] != [b, b, hkv, skv, hd] || hkv == 0 || hq % hkv != 0 {
+            return None;
+        }
+        if let Some(m) = node.operand(3) {
+            let ty = self.graph.ty(m);
+            let dims = ty.shape.as_fixed()?;
+            let fits = matches!(ty.dtype, DType::F32 | DType::Bool)
+                && (1..=4).contains(&dims.len())
+                && dims[dims.len() - 1] <= skv
+                && dims[..dims.len() - 1]
+                    .iter()
+                    .rev()
+                    .zip([sq, hq, b])
+                    .all(|(&d, t)| d == 1 || d == t);
+            if !fits {
+                return None;
+            }
+        }
+        Some(Chosen {
+            nodes: vec![i],
+            kernel: Kernel::Attention(Box::new(*a)),
+            inputs: node.operands.iter().take(4).copied().collect(),
         })
     }
 

@@ -7,21 +7,22 @@
 //! microkernel's epilogue and the rest of the program run by the elementwise program
 //! kernel on the result in place ([`ConvStep`], [`GemmStep`]); an elementwise program
 //! ([`ElementwiseStep`], a fused elementwise node or a single elementwise node); a
-//! per-channel op as a one-stage chain; 2-d max pooling; `Concat`; fast-mode LRN.
+//! per-channel op as a one-stage chain; 2-d max pooling; `Concat`; fast-mode LRN;
+//! attention (all four results).
 //! Which ops are fused together is decided at compile time (the fusion pass makes
 //! `Op::Fused` nodes); every step gives the bits of its node on the reference in strict
 //! mode (fast-mode LRN and the fast-mode products aside, which are deterministic).
 
 use std::sync::Arc;
 
-use lightos_ir::{Arena, DType, LrnAttrs, Tensor};
+use lightos_ir::{Arena, AttentionAttrs, DType, LrnAttrs, Tensor};
 
 use crate::backend::gemm_addend;
 use crate::cpu::{
     self, Activation, Bias, ChainOp, ChainStage, Conv2dParams, ConvFusion, Epilogue, Isa, MatRef, Mode, PackedB,
     PackedConvWeights, PoolWindow, ProgInput, ProgInstr, Residual,
 };
-use crate::reference::EvalError;
+use crate::reference::{attention_mask_f32, EvalError};
 
 /// What a step runs.
 pub(crate) enum Kernel {
@@ -43,6 +44,9 @@ pub(crate) enum Kernel {
     MaxPool(PoolWindow),
     /// `Concat` of `f32` tensors along an axis, written straight into its slot.
     Concat(usize),
+    /// Scaled dot-product attention (`f32`, rank 4, no cache, no soft cap or window);
+    /// its four results on the heap.
+    Attention(Box<AttentionAttrs>),
 }
 
 impl Kernel {
@@ -58,6 +62,7 @@ impl Kernel {
             Kernel::Lrn(_) => "lrn",
             Kernel::MaxPool(_) => "max_pool",
             Kernel::Concat(_) => "concat",
+            Kernel::Attention(_) => "attention",
         }
     }
 }
@@ -539,4 +544,84 @@ pub(crate) fn run_concat(axis: usize, cfg: NativeConfig<'_>, inputs: &[Option<&T
         }
         Ok(())
     })
+}
+
+/// Runs attention on input tensors `[q, k, v, mask?]` (rank 4, `f32`; the mask `f32` or
+/// bool): `Y`, `present_key` (`K`), `present_value` (`V`) and `qk_matmul_output`, the
+/// reference's bits in both modes.
+pub(crate) fn run_attention(
+    a: &AttentionAttrs,
+    cfg: NativeConfig<'_>,
+    inputs: &[Option<&Tensor>],
+) -> Result<Vec<Tensor>, EvalError> {
+    let operand = |i: usize, what: &str| {
+        inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| EvalError::Invalid(format!("attention {what} has no value")))
+    };
+    let (q, k, v) = (operand(0, "query")?, operand(1, "key")?, operand(2, "value")?);
+    let mask = inputs.get(3).copied().flatten();
+    let (Ok(&[b, hq, sq, hd]), Ok(&[kb, hkv, skv, khd]), Ok(&[vb, vh, vs, dv])) = (
+        <&[usize; 4]>::try_from(q.dims()),
+        <&[usize; 4]>::try_from(k.dims()),
+        <&[usize; 4]>::try_from(v.dims()),
+    ) else {
+        return Err(EvalError::Invalid(format!(
+            "attention needs rank-4 query, key and value, got {:?}, {:?} and {:?}",
+            q.dims(),
+            k.dims(),
+            v.dims()
+        )));
+    };
+    if [kb, vb, vh, vs, khd] != [b, b, hkv, skv, hd] {
+        return Err(EvalError::Invalid(format!(
+            "attention key {:?} and value {:?} do not fit query {:?}",
+            k.dims(),
+            v.dims(),
+            q.dims()
+        )));
+    }
+    let dims = cpu::AttentionDims {
+        batch: b,
+        q_heads: hq,
+        kv_heads: hkv,
+        q_len: sq,
+        kv_len: skv,
+        head_size: hd,
+        v_size: dv,
+    };
+    // As the reference: the scale in f64, its square root rounded to f32.
+    let scale = match a.scale {
+        Some(s) => s as f64,
+        None => 1.0 / (hd as f64).sqrt(),
+    };
+    let mask = mask.map(|m| attention_mask_f32(m, [b, hq, sq], skv)).transpose()?;
+    let params = cpu::AttentionParams {
+        s: scale.sqrt() as f32,
+        causal: a.is_causal,
+        mask: mask.as_ref().map(|(values, strides, len)| cpu::AttentionMask {
+            values,
+            strides: *strides,
+            len: *len,
+        }),
+        qk_output: a.qk_output,
+    };
+    let mut y = Tensor::zeros(DType::F32, vec![b, hq, sq, dv])?;
+    let mut qk = Tensor::zeros(DType::F32, vec![b, hq, sq, skv])?;
+    let writable = || EvalError::Invalid("a fresh tensor is not writable".into());
+    cpu::attention_f32(
+        cfg.isa,
+        cfg.threads,
+        &dims,
+        q.as_slice()?,
+        k.as_slice()?,
+        v.as_slice()?,
+        &params,
+        y.as_mut_slice::<f32>().ok_or_else(writable)?,
+        qk.as_mut_slice::<f32>().ok_or_else(writable)?,
+    )
+    .map_err(cpu_error)?;
+    Ok(vec![y, k.clone(), v.clone(), qk])
 }

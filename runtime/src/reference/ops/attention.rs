@@ -297,6 +297,25 @@ fn softmax_row<S: Float>(p: DType, xs: &[f64], out: &mut [f64]) {
     }
 }
 
+/// The mask of an `f32` attention as [`attention`] reads it (a float mask's values
+/// rounded to `f32`, a bool mask's `0` or `-inf`), for the native CPU kernel: the terms
+/// row-major over the mask's own dims, the element strides of the batch, head and query
+/// axes of `target` (0 where broadcast), and the mask's key count (keys past it are
+/// masked). Refuses what [`attention`] refuses.
+pub(crate) fn attention_mask_f32(
+    m: &Tensor,
+    target: [usize; 3],
+    keys: usize,
+) -> Result<(Vec<f32>, [usize; 3], usize), EvalError> {
+    let mask = Mask::<f32>::new(m, target, keys, |v| r::<f32>(f32::from_f64(v)))?;
+    Ok((mask.values, mask.strides, mask.len))
+}
+
+/// `e^x` as the `f32` softmax of [`attention`] computes it (step 8 of the module docs).
+pub(crate) fn attention_exp_f32(x: f32) -> f32 {
+    <f32 as Float>::exp(x)
+}
+
 /// [`attention`] for one element type.
 fn attention_typed<E: FloatElem>(a: &AttentionAttrs, x: &AttentionInputs) -> Result<Vec<Tensor>, EvalError> {
     let packed = x.q.dims().len() == 3;

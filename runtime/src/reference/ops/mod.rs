@@ -27,6 +27,7 @@ use lightos_ir::{Op, Tensor};
 
 use super::{invalid, EvalError};
 
+pub(crate) use attention::{attention_exp_f32, attention_mask_f32};
 pub(crate) use elementwise::{binary_f32, clip_f32, is_f32_unary, unary_f32};
 
 /// Evaluates `op` on `operands` (`None` for absent optional ones) and returns its results.
