@@ -3,8 +3,9 @@
 //!
 //! Needs `LIGHTOS_MODEL_REFS` (see `scripts/test.sh`).
 
-use std::path::PathBuf;
+mod light;
 
+use light::{refs, LIGHT};
 use lightos_cc::{compile, CompileOptions};
 use lightos_ir::text::print_graph;
 use lightos_ir::Tensor;
@@ -12,25 +13,6 @@ use lightos_runtime::backend::{Backend, CpuConfig};
 use lightos_runtime::cpu::Mode;
 use lightos_runtime::exec::Executor;
 use lightos_runtime::npy::read_npy;
-
-const LIGHT: [&str; 9] = [
-    "bvlc_alexnet",
-    "densenet121",
-    "inception_v1",
-    "inception_v2",
-    "resnet50",
-    "shufflenet",
-    "squeezenet",
-    "vgg19",
-    "zfnet512",
-];
-
-fn refs() -> PathBuf {
-    PathBuf::from(
-        std::env::var_os("LIGHTOS_MODEL_REFS")
-            .expect("LIGHTOS_MODEL_REFS is not set: run scripts/test.sh, which writes the light models"),
-    )
-}
 
 fn compiled(name: &str, disabled: &[&str]) -> lightos_cc::Compiled {
     let options = CompileOptions {

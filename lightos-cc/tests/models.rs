@@ -5,28 +5,13 @@
 //! `scripts/gen_model_refs.py` writes the seeded inputs and ONNX Runtime's outputs into
 //! the folder named by `LIGHTOS_MODEL_REFS` (`scripts/test.sh` does this).
 
+mod light;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use light::{refs, LIGHT};
 use lightos_runtime::npy::read_npy;
-
-const LIGHT: [&str; 9] = [
-    "bvlc_alexnet",
-    "densenet121",
-    "inception_v1",
-    "inception_v2",
-    "resnet50",
-    "shufflenet",
-    "squeezenet",
-    "vgg19",
-    "zfnet512",
-];
-
-fn refs() -> PathBuf {
-    let dir = std::env::var_os("LIGHTOS_MODEL_REFS")
-        .expect("LIGHTOS_MODEL_REFS is not set: run scripts/test.sh, which writes ONNX Runtime's reference outputs");
-    PathBuf::from(dir)
-}
 
 fn cc(args: &[&Path]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lightos-cc"))

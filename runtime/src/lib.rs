@@ -13,3 +13,5 @@ pub mod native;
 pub mod npy;
 pub mod plan;
 pub mod reference;
+#[cfg(test)]
+mod test_values;

@@ -159,7 +159,7 @@ impl Pass for Fusion {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         stats.notes.push(format!(
-            "{} rounds{}; rules: {}",
+            "{} iterations{}; rules applied: {}",
             outcome.saturation.iterations,
             if outcome.saturation.saturated {
                 ", saturated"

@@ -13,7 +13,7 @@
 use super::gemm::{expect_len, mul, Activation};
 use super::kernel::activate;
 use super::simd::{Scalar, Simd};
-use super::threads;
+use super::threads::{self, SharedOut};
 use super::CpuError;
 
 /// The arithmetic of a [`ChainStage::Binary`].
@@ -152,20 +152,6 @@ impl ChainStage<'_> {
     }
 }
 
-/// The output pointer shared by threads that write disjoint lines.
-#[derive(Copy, Clone)]
-struct Out(*mut f32);
-
-// SAFETY: threads write disjoint lines of the output, which outlives the call.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// `out = stages(x)` for `x` viewed as `[outer, channels, inner]` (row-major), on
 /// `threads` threads.
 pub fn channel_chain_f32(
@@ -192,7 +178,7 @@ pub fn channel_chain_f32(
     }
     // Enough lines per thread that the hand-off pays for itself.
     let parts = threads::split(lines, threads.min(len.div_ceil(1 << 14)));
-    let dst = Out(out.as_mut_ptr());
+    let dst = SharedOut(out.as_mut_ptr());
     let mut unit = vec![(); parts.len()];
     threads::run_parts(&parts, &mut unit, |part, _| {
         for l in part {

@@ -30,7 +30,7 @@
 use lightos_ir::{BinaryOp, UnaryOp};
 
 use super::gemm::{expect_len, mul};
-use super::threads;
+use super::threads::{self, SharedOut};
 use super::{CpuError, Isa};
 use crate::reference::{binary_f32, clip_f32, is_f32_unary, unary_f32};
 
@@ -102,20 +102,6 @@ pub struct ProgInput<'a> {
 enum Operand<'a> {
     Splat(f32),
     Slice(&'a [f32]),
-}
-
-/// The output pointer shared by threads that write disjoint blocks.
-#[derive(Copy, Clone)]
-struct Out(*mut f32);
-
-// SAFETY: threads write disjoint blocks of the output, which outlives the call.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
 }
 
 /// The loop nest after simplification: `shape` (the last axis is the inner run) and, per
@@ -265,7 +251,7 @@ pub fn elementwise_program_f32(
         used: &used,
         prior,
         program,
-        out: Out(out.as_mut_ptr()),
+        out: SharedOut(out.as_mut_ptr()),
         inner,
         blocks_per_row,
     };
@@ -284,12 +270,12 @@ struct Job<'a> {
     used: &'a [bool],
     prior: bool,
     program: &'a [ProgInstr],
-    out: Out,
+    out: SharedOut,
     inner: usize,
     blocks_per_row: usize,
 }
 
-// SAFETY: `out` is only written at disjoint blocks by the parts (see `Out`).
+// SAFETY: `out` is only written at disjoint blocks by the parts (see `SharedOut`).
 unsafe impl Sync for Job<'_> {}
 
 impl Job<'_> {

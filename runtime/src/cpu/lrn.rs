@@ -9,7 +9,7 @@
 //! every thread count (threads take whole `(n, c)` planes).
 
 use super::gemm::{expect_len, mul};
-use super::threads;
+use super::threads::{self, SharedOut};
 use super::CpuError;
 
 /// `ln(2)` split in a high part with trailing zero bits and the rest.
@@ -83,20 +83,6 @@ pub(crate) fn pow_f64(d: f64, beta: f64) -> f64 {
     }
 }
 
-/// The output pointer shared by threads that write disjoint planes.
-#[derive(Copy, Clone)]
-struct Out(*mut f32);
-
-// SAFETY: threads write disjoint planes of the output, which outlives the call.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// ONNX `LRN` on `x` viewed as `[outer, channels, inner]`, on `threads` threads.
 #[allow(clippy::too_many_arguments)]
 pub fn lrn_fast_f32(
@@ -127,7 +113,7 @@ pub fn lrn_fast_f32(
     let (bias, beta) = (bias as f64, beta as f64);
     let planes = outer * channels;
     let parts = threads::split(planes, threads.min(len.div_ceil(1 << 14)));
-    let dst = Out(out.as_mut_ptr());
+    let dst = SharedOut(out.as_mut_ptr());
     let mut sums = vec![Vec::<f64>::new(); parts.len()];
     threads::run_parts(&parts, &mut sums, |part, sum| {
         sum.resize(inner, 0.0);

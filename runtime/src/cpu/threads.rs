@@ -190,6 +190,23 @@ pub(crate) fn with_buffers<R>(count: usize, f: impl FnOnce(&mut [Vec<f32>]) -> R
     r
 }
 
+/// An output buffer's pointer, shared by the threads of one kernel call, each writing its
+/// own disjoint part of it.
+#[derive(Copy, Clone)]
+pub(crate) struct SharedOut(pub(crate) *mut f32);
+
+// SAFETY: the threads of a call write disjoint parts of the buffer, which outlives the
+// call (`run_parts` returns only when every part is done).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// The pointer.
+    pub(crate) fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

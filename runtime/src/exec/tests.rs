@@ -10,18 +10,7 @@ use crate::backend::{Backend, CpuConfig};
 use crate::cpu::{Activation, Mode};
 use crate::reference::Interpreter;
 
-/// A small deterministic generator of values in [-1, 1).
-fn values(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
+use crate::test_values::values;
 
 /// A network with every kind of step: a fused conv with per-channel scale and shift and a
 /// relu in its epilogue, a batch norm (a one-stage chain), a fused conv with a residual
