@@ -328,7 +328,7 @@ fn conv_from(
         taps: Vec::new(),
     };
     if cin_g == 1 && cout_g == 1 {
-        super::depthwise::depthwise(&cv, threads, x, w, out);
+        super::depthwise::depthwise(&cv, isa, threads, x, w, out);
         return Ok(());
     }
     let all_finite = || prepacked.map_or_else(|| w.iter().all(|v| v.is_finite()), |pre| pre.finite);

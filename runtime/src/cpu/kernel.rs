@@ -102,7 +102,7 @@ pub(crate) struct MacroJob {
 
 /// Loads up to `LANES` elements `p[l * stride]`, `l < n`, zero-filling the rest.
 #[inline(always)]
-unsafe fn fetch<S: Simd>(p: *const f32, stride: usize, n: usize) -> S::V {
+pub(crate) unsafe fn fetch<S: Simd>(p: *const f32, stride: usize, n: usize) -> S::V {
     if stride == 0 {
         return S::splat(*p);
     }
@@ -118,7 +118,7 @@ unsafe fn fetch<S: Simd>(p: *const f32, stride: usize, n: usize) -> S::V {
 
 /// Stores the first `n` lanes of `v` to `p`.
 #[inline(always)]
-unsafe fn put<S: Simd>(p: *mut f32, n: usize, v: S::V) {
+pub(crate) unsafe fn put<S: Simd>(p: *mut f32, n: usize, v: S::V) {
     if n == S::LANES {
         S::store(p, v);
         return;
