@@ -25,7 +25,7 @@ use super::gemm::{expect_len, mul, pack_a, run_region, Activation, BSource, MatR
 use super::isa::{kernels, Isa};
 use super::kernel::{epilogue_vec, EpiRaw};
 use super::simd::Scalar;
-use super::threads;
+use super::threads::{self, SharedOut};
 use super::{CpuError, Mode};
 
 /// The shape and attributes of a 2-d convolution over NCHW tensors.
@@ -353,7 +353,7 @@ fn conv_from(
     let col_tiles = ohw.div_ceil(ks.nr);
     let units = p.batch * p.groups * col_tiles;
     let parts = threads::split(units, threads);
-    let outp = SendPtr(out.as_mut_ptr());
+    let outp = SharedOut(out.as_mut_ptr());
     threads::with_buffers(2 + parts.len(), |bufs| {
         let (shared, bbufs) = bufs.split_at_mut(2);
         let (packed, xpad) = shared.split_at_mut(1);
@@ -413,21 +413,6 @@ fn conv_from(
     });
     Ok(())
 }
-
-/// The output pointer, shared by the threads that write disjoint tiles of it.
-#[derive(Copy, Clone)]
-pub(crate) struct SendPtr(pub(crate) *mut f32);
-
-impl SendPtr {
-    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
-    pub(crate) fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
-// SAFETY: see the type's doc; the output outlives the scoped threads.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
 
 /// A checked convolution call.
 pub(crate) struct ConvView<'a> {

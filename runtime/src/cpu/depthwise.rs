@@ -8,11 +8,11 @@
 //! reference in both modes. The vectors run across the output row (neighbouring output
 //! positions), which keeps every element's own order.
 
-use super::conv::{ConvView, SendPtr};
+use super::conv::ConvView;
 use super::isa::Isa;
 use super::kernel::{epilogue_vec, fetch, put};
 use super::simd::{Scalar, Simd};
-use super::threads;
+use super::threads::{self, SharedOut};
 
 /// The output columns `ox` whose tap at kernel column offset `off` (`kx * dilation`)
 /// lands inside a row of `width`: `0 <= ox * stride + off - pad < width`.
@@ -35,7 +35,7 @@ pub(crate) fn depthwise(cv: &ConvView, isa: Isa, threads: usize, x: &[f32], w: &
     let planes = p.batch * p.groups;
     let parts = threads::split(planes, threads.min(planes.max(1)));
     let mut rows = vec![Vec::<f32>::new(); parts.len()];
-    let dst = SendPtr(out.as_mut_ptr());
+    let dst = SharedOut(out.as_mut_ptr());
     threads::run_parts(&parts, &mut rows, |part, acc| {
         acc.resize(cv.geo.ow, 0.0);
         // SAFETY: `isa` was checked available by the caller; each part writes only its
@@ -56,7 +56,7 @@ unsafe fn planes_for(
     part: std::ops::Range<usize>,
     x: &[f32],
     w: &[f32],
-    dst: SendPtr,
+    dst: SharedOut,
     acc: &mut [f32],
 ) {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
@@ -74,7 +74,7 @@ unsafe fn planes_avx2(
     part: std::ops::Range<usize>,
     x: &[f32],
     w: &[f32],
-    dst: SendPtr,
+    dst: SharedOut,
     acc: &mut [f32],
 ) {
     planes::<super::simd::Avx2>(cv, part, x, w, dst, acc)
@@ -92,7 +92,7 @@ unsafe fn planes<S: Simd>(
     part: std::ops::Range<usize>,
     x: &[f32],
     w: &[f32],
-    dst: SendPtr,
+    dst: SharedOut,
     acc: &mut [f32],
 ) {
     let (p, geo) = (cv.p, &cv.geo);

@@ -6,10 +6,9 @@
 //! Being a selection, not arithmetic, it is exact in both modes. The vectors run across
 //! the output row; planes are split across threads.
 
-use super::conv::SendPtr;
 use super::depthwise::inside;
 use super::gemm::{expect_len, mul};
-use super::threads;
+use super::threads::{self, SharedOut};
 use super::CpuError;
 
 /// The window of a 2-d pooling: sizes, strides, dilations, the leading pads and the
@@ -62,7 +61,7 @@ pub fn max_pool2d_f32(
     let [sh, sw] = win.strides;
     let [dh, dw] = win.dilations;
     let parts = threads::split(planes, threads.min(out.len().div_ceil(1 << 12)));
-    let dst = SendPtr(out.as_mut_ptr());
+    let dst = SharedOut(out.as_mut_ptr());
     let mut rows = vec![Vec::<f32>::new(); parts.len()];
     threads::run_parts(&parts, &mut rows, |part, acc| {
         acc.resize(ow, 0.0);
