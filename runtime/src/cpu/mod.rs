@@ -63,7 +63,7 @@ pub use fused_elementwise::{elementwise_program_f32, ProgInput, ProgInstr, ProgS
 pub use gemm::{gemm_f32, gemm_packed_f32, matmul_f32, Activation, Addend, Bias, Epilogue, MatRef, PackedB, Residual};
 pub use isa::Isa;
 pub use lrn::lrn_fast_f32;
-pub use pool::{max_pool2d_f32, PoolWindow};
+pub use pool::{avg_pool2d_f32, max_pool2d_f32, PoolWindow};
 
 /// The numerical mode of a kernel (see the module docs).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]

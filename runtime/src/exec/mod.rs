@@ -353,6 +353,7 @@ impl<'g> Executor<'g> {
             Kernel::Elementwise(e) => Ok(vec![e.run(cfg()?, operands)?]),
             Kernel::Lrn(l) => Ok(vec![steps::run_lrn(l, cfg()?, operands)?]),
             Kernel::MaxPool(w) => Ok(vec![steps::run_max_pool(w, cfg()?, operands)?]),
+            Kernel::AvgPool(w, include) => Ok(vec![steps::run_avg_pool(w, *include, cfg()?, operands)?]),
             Kernel::Concat(axis) => Ok(vec![steps::run_concat(*axis, cfg()?, operands)?]),
             Kernel::Attention(a) => steps::run_attention(a, cfg()?, operands),
         }
@@ -416,6 +417,7 @@ fn plan_arena(
                 | Kernel::Elementwise(_)
                 | Kernel::Lrn(_)
                 | Kernel::MaxPool(_)
+                | Kernel::AvgPool(..)
                 | Kernel::Concat(_)
         );
         let Some(&last) = step.nodes.last() else { continue };

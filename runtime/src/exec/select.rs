@@ -17,7 +17,7 @@
 //! - `BatchNormalization` with constant parameters, per-channel `Add`, `Sub`, `Mul`,
 //!   `Div` by a constant and activations over a value of rank 2 or more: a one-stage
 //!   per-channel chain;
-//! - `MaxPool` over 2 spatial axes (fixed spatial sizes);
+//! - `MaxPool` and `AveragePool` over 2 spatial axes (fixed spatial sizes);
 //! - `Concat` of `f32` values computed at run time (into the arena);
 //! - `LRN` in fast mode;
 //! - `Attention` on rank-4 `f32` `Q`, `K`, `V` of fixed shapes, with an optional `f32`
@@ -768,7 +768,7 @@ impl Selector<'_> {
         let Op::Pool(p) = &node.op else { return None };
         let x = node.operand(0)?;
         let xt = self.graph.ty(x);
-        if p.kind != PoolKind::Max || !self.runtime_f32(x) || xt.rank() != 4 || p.kernel.len() != 2 {
+        if matches!(p.kind, PoolKind::Lp { .. }) || !self.runtime_f32(x) || xt.rank() != 4 || p.kernel.len() != 2 {
             return None;
         }
         let spatial: Vec<usize> = xt.shape.dims()[2..].iter().map(Dim::fixed).collect::<Option<_>>()?;
@@ -780,11 +780,16 @@ impl Selector<'_> {
             strides: [*strides.first()?, *strides.get(1)?],
             dilations: [*dilations.first()?, *dilations.get(1)?],
             pad_begin: [*g.pad_begin.first()?, *g.pad_begin.get(1)?],
+            pad_end: [*g.pad_end.first()?, *g.pad_end.get(1)?],
             output: [*g.output.first()?, *g.output.get(1)?],
+        };
+        let kernel = match p.kind {
+            PoolKind::Average { count_include_pad } => Kernel::AvgPool(win, count_include_pad),
+            _ => Kernel::MaxPool(win),
         };
         Some(Chosen {
             nodes: vec![i],
-            kernel: Kernel::MaxPool(win),
+            kernel,
             inputs: vec![Some(x)],
         })
     }

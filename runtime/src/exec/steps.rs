@@ -42,6 +42,8 @@ pub(crate) enum Kernel {
     Lrn(LrnAttrs),
     /// 2-d max pooling.
     MaxPool(PoolWindow),
+    /// 2-d average pooling; the flag is `count_include_pad`.
+    AvgPool(PoolWindow, bool),
     /// `Concat` of `f32` tensors along an axis, written straight into its slot.
     Concat(usize),
     /// Scaled dot-product attention (`f32`, rank 4, no cache, no soft cap or window);
@@ -61,6 +63,7 @@ impl Kernel {
             Kernel::Elementwise(_) => "elementwise",
             Kernel::Lrn(_) => "lrn",
             Kernel::MaxPool(_) => "max_pool",
+            Kernel::AvgPool(..) => "average_pool",
             Kernel::Concat(_) => "concat",
             Kernel::Attention(_) => "attention",
         }
@@ -484,6 +487,30 @@ pub(crate) fn run_max_pool(
     cfg: NativeConfig<'_>,
     inputs: &[Option<&Tensor>],
 ) -> Result<Tensor, EvalError> {
+    run_pool(win, cfg, inputs, |threads, xs, dims, out| {
+        cpu::max_pool2d_f32(threads, xs, dims, win, out)
+    })
+}
+
+/// Runs 2-d average pooling on input tensors `[x]`.
+pub(crate) fn run_avg_pool(
+    win: &PoolWindow,
+    count_include_pad: bool,
+    cfg: NativeConfig<'_>,
+    inputs: &[Option<&Tensor>],
+) -> Result<Tensor, EvalError> {
+    run_pool(win, cfg, inputs, |threads, xs, dims, out| {
+        cpu::avg_pool2d_f32(threads, xs, dims, win, count_include_pad, out)
+    })
+}
+
+/// Runs a 2-d pooling kernel `pool(threads, x, dims, out)` on input tensors `[x]`.
+fn run_pool(
+    win: &PoolWindow,
+    cfg: NativeConfig<'_>,
+    inputs: &[Option<&Tensor>],
+    pool: impl FnOnce(usize, &[f32], [usize; 4], &mut [f32]) -> Result<(), cpu::CpuError>,
+) -> Result<Tensor, EvalError> {
     let x = inputs
         .first()
         .copied()
@@ -495,7 +522,7 @@ pub(crate) fn run_max_pool(
         .map_err(|_| EvalError::Invalid(format!("2-d pooling needs a 4-d input, got {d:?}")))?;
     let xs = x.as_slice::<f32>()?;
     build_f32(cfg.out, vec![d[0], d[1], win.output[0], win.output[1]], |out| {
-        cpu::max_pool2d_f32(cfg.threads, xs, dims, win, out)
+        pool(cfg.threads, xs, dims, out)
     })
 }
 
