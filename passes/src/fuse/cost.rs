@@ -97,12 +97,13 @@ fn anchor_flops(anchor: &FusedAnchor, operands: &[&TensorType], result: &TensorT
     match anchor {
         FusedAnchor::Conv(_) => {
             // Each output multiplies C_in / group * kernel elements of W[C_out, C_in/g, k..].
-            let per_output = operands.get(1).map_or(1.0, |w| {
-                let fixed: f64 = w.shape.dims()[1..]
+            let per_output: f64 = operands.get(1).map_or(1.0, |w| {
+                w.shape
+                    .dims()
                     .iter()
+                    .skip(1)
                     .map(|d| d.fixed().unwrap_or(1) as f64)
-                    .product();
-                fixed
+                    .product()
             });
             2.0 * out * per_output
         }

@@ -258,7 +258,7 @@ fn an_elementwise_chain_of_any_length_is_one_kernel() {
     let (g, text) = fuse_and_check(&b.finish(&[v]));
     assert_eq!(ops_of(&g), ["fused_elementwise"], "{text}");
     // The division by a constant became a multiplication by its reciprocal.
-    assert!(text.contains("mul(t2, in3)") || text.contains("mul(t2, in"), "{text}");
+    assert!(text.contains("mul(t2, in"), "{text}");
     assert!(!text.contains("div("), "{text}");
 }
 

@@ -36,21 +36,21 @@ pub struct PoolWindow {
     pub output: [usize; 2],
 }
 
-/// Max pooling of `x` (`[planes, h, w]` as `dims = [n, c, h, w]`) into `out`
-/// (`[n, c, oh, ow]`), on `threads` threads.
-pub fn max_pool2d_f32(
+/// Checks a pooling call's configuration and sizes; returns the number of planes.
+fn check_pool(
+    what: &str,
     threads: usize,
     x: &[f32],
     dims: [usize; 4],
     win: &PoolWindow,
-    out: &mut [f32],
-) -> Result<(), CpuError> {
+    out: &[f32],
+) -> Result<usize, CpuError> {
     let [n, c, h, w] = dims;
     let [oh, ow] = win.output;
     if threads == 0 || win.strides.contains(&0) || win.dilations.contains(&0) {
-        return Err(CpuError::Invalid(
-            "max pool needs threads, strides and dilations of at least 1".into(),
-        ));
+        return Err(CpuError::Invalid(format!(
+            "{what} needs threads, strides and dilations of at least 1"
+        )));
     }
     let planes = mul(n, c, "pool input")?;
     expect_len(
@@ -63,12 +63,57 @@ pub fn max_pool2d_f32(
         mul(mul(planes, oh, "pool output")?, ow, "pool output")?,
         out.len(),
     )?;
-    if out.is_empty() {
-        return Ok(());
-    }
+    Ok(planes)
+}
+
+/// Calls `f(cols, taps)` for each in-bounds row tap of output row `oy`, in the
+/// reference's row-major order (`ky`, then `kx`): `cols` are the output columns whose tap
+/// lands inside the input row, `taps` the input values they read, in column order.
+#[inline(always)]
+fn for_each_tap<'a>(
+    win: &PoolWindow,
+    plane: &'a [f32],
+    [h, w]: [usize; 2],
+    oy: usize,
+    mut f: impl FnMut(std::ops::Range<usize>, std::iter::StepBy<std::slice::Iter<'a, f32>>),
+) {
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.strides;
     let [dh, dw] = win.dilations;
+    let ow = win.output[1];
+    for ky in 0..kh {
+        let iy = (oy * sh + ky * dh) as isize - win.pad_begin[0] as isize;
+        if iy < 0 || iy >= h as isize {
+            continue;
+        }
+        let row = &plane[iy as usize * w..][..w];
+        for kx in 0..kw {
+            let off = kx * dw;
+            let cols = inside(ow, sw, off, win.pad_begin[1], w);
+            if cols.is_empty() {
+                continue;
+            }
+            let first = cols.start * sw + off - win.pad_begin[1];
+            f(cols, row[first..].iter().step_by(sw));
+        }
+    }
+}
+
+/// Max pooling of `x` (`[planes, h, w]` as `dims = [n, c, h, w]`) into `out`
+/// (`[n, c, oh, ow]`), on `threads` threads.
+pub fn max_pool2d_f32(
+    threads: usize,
+    x: &[f32],
+    dims: [usize; 4],
+    win: &PoolWindow,
+    out: &mut [f32],
+) -> Result<(), CpuError> {
+    let planes = check_pool("max pool", threads, x, dims, win, out)?;
+    let [_, _, h, w] = dims;
+    let [oh, ow] = win.output;
+    if out.is_empty() {
+        return Ok(());
+    }
     let parts = threads::split(planes, threads.min(out.len().div_ceil(1 << 12)));
     let dst = SharedOut(out.as_mut_ptr());
     let mut rows = vec![Vec::<f32>::new(); parts.len()];
@@ -81,34 +126,20 @@ pub fn max_pool2d_f32(
             let has_nan = xs.iter().any(|v| v.is_nan());
             for oy in 0..oh {
                 acc.fill(f32::NEG_INFINITY);
-                for ky in 0..kh {
-                    let iy = (oy * sh + ky * dh) as isize - win.pad_begin[0] as isize;
-                    if iy < 0 || iy >= h as isize {
-                        continue;
-                    }
-                    let row = &xs[iy as usize * w..][..w];
-                    for kx in 0..kw {
-                        let off = kx * dw;
-                        let cols = inside(ow, sw, off, win.pad_begin[1], w);
-                        if cols.is_empty() {
-                            continue;
+                for_each_tap(win, xs, [h, w], oy, |cols, taps| {
+                    // A NaN maximum stays; a NaN tap or a greater one replaces it
+                    // (written as selects, so the loop has no branches).
+                    if has_nan {
+                        for (m, &v) in acc[cols].iter_mut().zip(taps) {
+                            let take = !m.is_nan() & (v.is_nan() | (v > *m));
+                            *m = if take { v } else { *m };
                         }
-                        let first = cols.start * sw + off - win.pad_begin[1];
-                        // A NaN maximum stays; a NaN tap or a greater one replaces it
-                        // (written as selects, so the loop has no branches).
-                        let taps = row[first..].iter().step_by(sw);
-                        if has_nan {
-                            for (m, &v) in acc[cols].iter_mut().zip(taps) {
-                                let take = !m.is_nan() & (v.is_nan() | (v > *m));
-                                *m = if take { v } else { *m };
-                            }
-                        } else {
-                            for (m, &v) in acc[cols].iter_mut().zip(taps) {
-                                *m = if v > *m { v } else { *m };
-                            }
+                    } else {
+                        for (m, &v) in acc[cols].iter_mut().zip(taps) {
+                            *m = if v > *m { v } else { *m };
                         }
                     }
-                }
+                });
                 // SAFETY: the row lies inside `out`, in the plane only this thread writes.
                 unsafe {
                     std::ptr::copy_nonoverlapping(acc.as_ptr(), dst.get().add((plane * oh + oy) * ow), ow);
@@ -141,24 +172,9 @@ pub fn avg_pool2d_f32(
     count_include_pad: bool,
     out: &mut [f32],
 ) -> Result<(), CpuError> {
-    let [n, c, h, w] = dims;
+    let planes = check_pool("average pool", threads, x, dims, win, out)?;
+    let [_, _, h, w] = dims;
     let [oh, ow] = win.output;
-    if threads == 0 || win.strides.contains(&0) || win.dilations.contains(&0) {
-        return Err(CpuError::Invalid(
-            "average pool needs threads, strides and dilations of at least 1".into(),
-        ));
-    }
-    let planes = mul(n, c, "pool input")?;
-    expect_len(
-        "pool input",
-        mul(mul(planes, h, "pool input")?, w, "pool input")?,
-        x.len(),
-    )?;
-    expect_len(
-        "pool output",
-        mul(mul(planes, oh, "pool output")?, ow, "pool output")?,
-        out.len(),
-    )?;
     if out.is_empty() {
         return Ok(());
     }
@@ -184,24 +200,11 @@ pub fn avg_pool2d_f32(
             let xs = &x[plane * h * w..][..h * w];
             for (oy, &rows_in) in row_counts.iter().enumerate() {
                 acc.fill(0.0);
-                for ky in 0..kh {
-                    let iy = (oy * sh + ky * dh) as isize - pt as isize;
-                    if iy < 0 || iy >= h as isize {
-                        continue;
+                for_each_tap(win, xs, [h, w], oy, |cols, taps| {
+                    for (a, &v) in acc[cols].iter_mut().zip(taps) {
+                        *a += v;
                     }
-                    let row = &xs[iy as usize * w..][..w];
-                    for kx in 0..kw {
-                        let off = kx * dw;
-                        let cols = inside(ow, sw, off, pl, w);
-                        if cols.is_empty() {
-                            continue;
-                        }
-                        let first = cols.start * sw + off - pl;
-                        for (a, &v) in acc[cols].iter_mut().zip(row[first..].iter().step_by(sw)) {
-                            *a += v;
-                        }
-                    }
-                }
+                });
                 for (a, &cc) in acc.iter_mut().zip(&col_counts) {
                     *a /= (rows_in * cc) as f32;
                 }

@@ -530,34 +530,10 @@ fn run_pool(
 /// `axis`) is the parts' rows one after another.
 pub(crate) fn run_concat(axis: usize, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
     let parts: Vec<&Tensor> = inputs.iter().copied().collect::<Option<_>>().unwrap_or_default();
-    let Some(first) = parts.first().filter(|_| parts.len() == inputs.len()) else {
+    if parts.len() != inputs.len() {
         return Err(EvalError::Invalid("concat operands have no value".into()));
-    };
-    let rank = first.dims().len();
-    if axis >= rank {
-        return Err(EvalError::Invalid(format!(
-            "concat axis {axis} is out of range for {:?}",
-            first.dims()
-        )));
     }
-    let mut dims = first.dims().to_vec();
-    dims[axis] = 0;
-    for p in &parts {
-        let fits = p.dims().len() == rank
-            && p.dims()
-                .iter()
-                .zip(first.dims())
-                .enumerate()
-                .all(|(i, (a, b))| i == axis || a == b);
-        if !fits {
-            return Err(EvalError::Invalid(format!(
-                "concat operands {:?} and {:?} do not fit along axis {axis}",
-                first.dims(),
-                p.dims()
-            )));
-        }
-        dims[axis] += p.dims()[axis];
-    }
+    let dims = crate::reference::concat_dims(axis, &parts)?;
     let outer: usize = dims[..axis].iter().product();
     let slices: Vec<&[f32]> = parts.iter().map(|p| p.as_slice::<f32>()).collect::<Result<_, _>>()?;
     build_f32(cfg.out, dims, |out| {

@@ -22,4 +22,6 @@ pub(crate) use error::invalid;
 pub use error::EvalError;
 pub use exec::{check_inputs, Interpreter, RunError};
 pub use ops::eval_op;
-pub(crate) use ops::{attention_exp_f32, attention_mask_f32, binary_f32, clip_f32, is_f32_unary, unary_f32};
+pub(crate) use ops::{
+    attention_exp_f32, attention_mask_f32, binary_f32, clip_f32, concat_dims, is_f32_unary, unary_f32,
+};

@@ -75,9 +75,22 @@ fn scale_cols(w_class: Id, w: &Tensor, k: &[f32]) -> Option<Expr> {
     ))
 }
 
+/// A convolution whose weights (and bias, if any) are `f32` constants.
+struct ConstantConv {
+    /// The `Conv` op.
+    op: Op,
+    /// Its input's class.
+    input: Id,
+    /// Its weights.
+    w: Tensor,
+    /// Its bias.
+    bias: Option<Tensor>,
+    /// The weights' class.
+    w_class: Id,
+}
+
 /// A convolution in class `x` with constant `f32` weights: its operands `(X, W, B?)`.
-fn conv_with_constant_weights(eg: &EGraph, x: Id) -> Vec<(Op, Id, Tensor, Option<Tensor>, Id)> {
-    // Entries: the op, its input, its weights, its bias, and the weights' class.
+fn conv_with_constant_weights(eg: &EGraph, x: Id) -> Vec<ConstantConv> {
     let mut found = Vec::new();
     for (op, ch) in ops(eg, x) {
         let Op::Conv(_) = op else { continue };
@@ -94,7 +107,13 @@ fn conv_with_constant_weights(eg: &EGraph, x: Id) -> Vec<(Op, Id, Tensor, Option
             },
             _ => None,
         };
-        found.push((op.clone(), ch[0], w.clone(), bias, ch[1]));
+        found.push(ConstantConv {
+            op: op.clone(),
+            input: ch[0],
+            w: w.clone(),
+            bias,
+            w_class: ch[1],
+        });
     }
     found
 }
@@ -134,7 +153,14 @@ fn batch_norm(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
                 .map(|c| (b.map_or(0.0, |b| b[c]) - mean[c]) * k[c] + beta[c])
                 .collect()
         };
-        for (op, input, w, b, wc) in conv_with_constant_weights(eg, x) {
+        for ConstantConv {
+            op,
+            input,
+            w,
+            bias: b,
+            w_class: wc,
+        } in conv_with_constant_weights(eg, x)
+        {
             if w.dims()[0] != k.len() || already_folded(eg, id, input) {
                 continue;
             }
@@ -201,7 +227,14 @@ fn channel_scale(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
         let Some((x, k)) = conv_and_channel_constant(eg, id, a, b) else {
             continue;
         };
-        for (op, input, w, bias, wc) in conv_with_constant_weights(eg, x) {
+        for ConstantConv {
+            op,
+            input,
+            w,
+            bias,
+            w_class: wc,
+        } in conv_with_constant_weights(eg, x)
+        {
             if already_folded(eg, id, input) {
                 continue;
             }
@@ -230,7 +263,14 @@ fn channel_shift(eg: &EGraph, id: Id, out: &mut Vec<Expr>) {
         if sign < 0.0 && x != a {
             continue;
         }
-        for (op, input, w, bias, wc) in conv_with_constant_weights(eg, x) {
+        for ConstantConv {
+            op,
+            input,
+            w,
+            bias,
+            w_class: wc,
+        } in conv_with_constant_weights(eg, x)
+        {
             if w.dims()[0] != t.len() || already_folded(eg, id, input) {
                 continue;
             }

@@ -252,8 +252,9 @@ fn permute_bytes(size: usize, dims: &[usize], perm: &[usize], src: &[u8], dst: &
     }
 }
 
-/// `Concat` along `axis`; parts may be empty along it.
-pub(crate) fn concat(axis: usize, parts: &[&Tensor]) -> Result<Tensor, EvalError> {
+/// The dims of `Concat` of `parts` along `axis`: the parts must share the dtype and
+/// every other dim, and there must be at least one.
+pub(crate) fn concat_dims(axis: usize, parts: &[&Tensor]) -> Result<Vec<usize>, EvalError> {
     let Some(first) = parts.first() else {
         invalid!("concat needs at least one operand");
     };
@@ -279,6 +280,13 @@ pub(crate) fn concat(axis: usize, parts: &[&Tensor]) -> Result<Tensor, EvalError
             None => invalid!("concat size overflows"),
         };
     }
+    Ok(dims)
+}
+
+/// `Concat` along `axis`; parts may be empty along it.
+pub(crate) fn concat(axis: usize, parts: &[&Tensor]) -> Result<Tensor, EvalError> {
+    let dims = concat_dims(axis, parts)?;
+    let first = parts[0];
     let size = byte_size(&dims, first.dtype().size_bytes()).map_err(TensorError::from)?;
     if size == 0 {
         return Ok(Tensor::zeros(first.dtype(), dims)?);

@@ -29,6 +29,7 @@ use super::{invalid, EvalError};
 
 pub(crate) use attention::{attention_exp_f32, attention_mask_f32};
 pub(crate) use elementwise::{binary_f32, clip_f32, is_f32_unary, unary_f32};
+pub(crate) use layout::concat_dims;
 
 /// Evaluates `op` on `operands` (`None` for absent optional ones) and returns its results.
 pub fn eval_op(op: &Op, operands: &[Option<&Tensor>]) -> Result<Vec<Tensor>, EvalError> {
