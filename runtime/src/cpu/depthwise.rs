@@ -11,7 +11,8 @@
 use super::conv::ConvView;
 use super::isa::Isa;
 use super::kernel::{epilogue_vec, fetch, put};
-use super::simd::{Scalar, Simd};
+use super::phase::{PhaseOps, Phases};
+use super::simd::Scalar;
 use super::threads::{self, SharedOut};
 
 /// The output columns `ox` whose tap at kernel column offset `off` (`kx * dilation`)
@@ -34,13 +35,12 @@ pub(crate) fn depthwise(cv: &ConvView, isa: Isa, threads: usize, x: &[f32], w: &
     let p = cv.p;
     let planes = p.batch * p.groups;
     let parts = threads::split(planes, threads.min(planes.max(1)));
-    let mut rows = vec![Vec::<f32>::new(); parts.len()];
+    let mut bufs = vec![Vec::<f32>::new(); parts.len()];
     let dst = SharedOut(out.as_mut_ptr());
-    threads::run_parts(&parts, &mut rows, |part, acc| {
-        acc.resize(cv.geo.ow, 0.0);
+    threads::run_parts(&parts, &mut bufs, |part, buf| {
         // SAFETY: `isa` was checked available by the caller; each part writes only its
         // own planes of `out`.
-        unsafe { planes_for(isa, cv, part, x, w, dst, acc) }
+        unsafe { planes_for(isa, cv, part, x, w, dst, buf) }
     });
 }
 
@@ -57,17 +57,22 @@ unsafe fn planes_for(
     x: &[f32],
     w: &[f32],
     dst: SharedOut,
-    acc: &mut [f32],
+    buf: &mut Vec<f32>,
 ) {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    #[cfg(target_arch = "x86_64")]
     if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        return planes_avx2(cv, part, x, w, dst, acc);
+        return planes_avx2(cv, part, x, w, dst, buf);
     }
     let _ = isa;
-    planes::<Scalar>(cv, part, x, w, dst, acc)
+    planes::<Scalar>(cv, part, x, w, dst, buf)
 }
 
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+/// [`planes`] compiled for AVX2.
+///
+/// # Safety
+///
+/// As [`planes`]; the CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn planes_avx2(
     cv: &ConvView,
@@ -75,87 +80,146 @@ unsafe fn planes_avx2(
     x: &[f32],
     w: &[f32],
     dst: SharedOut,
-    acc: &mut [f32],
+    buf: &mut Vec<f32>,
 ) {
-    planes::<super::simd::Avx2>(cv, part, x, w, dst, acc)
+    planes::<super::simd::Avx2>(cv, part, x, w, dst, buf)
 }
 
-/// Computes the output planes `part` (image-major, then group) into `dst`, a row at a
-/// time in `acc`, with the epilogue on vectors of `S` (lane by lane the same operations).
+/// Computes the output planes `part` (image-major, then group) into `dst`: each plane's
+/// sums, then the epilogue over the plane on vectors of `S` (lane by lane the same
+/// operations).
+///
+/// With finite weights the plane is split into its phases padded with zeros (see
+/// `phase.rs`) and every tap is one contiguous run across the plane's flat output, the
+/// sums kept in registers from the first tap to the last. A padding tap then adds
+/// `0 * w`, a zero, to its sum, which leaves every sum's bits as they were: a sum starts
+/// at `+0` and can never become `-0` (a rounded add gives `-0` only from two `-0`s), and
+/// adding a zero to `+0` gives `+0`, to anything else that thing itself (a NaN keeps
+/// its payload). A non-finite weight would make `0 * w` a NaN, so such planes skip their
+/// out-of-bounds taps instead ([`plane_direct`]).
 ///
 /// # Safety
 ///
 /// `dst` must point at the whole output, and no other thread may write these planes.
 #[inline(always)]
-unsafe fn planes<S: Simd>(
+unsafe fn planes<S: PhaseOps>(
     cv: &ConvView,
     part: std::ops::Range<usize>,
     x: &[f32],
     w: &[f32],
     dst: SharedOut,
-    acc: &mut [f32],
+    buf: &mut Vec<f32>,
 ) {
+    let (p, geo) = (cv.p, &cv.geo);
+    let (kh, kw) = (p.kernel[0], p.kernel[1]);
+    let ph = Phases::new(
+        [p.in_h, p.in_w],
+        [geo.pad_top, geo.pad_left],
+        p.kernel,
+        p.strides,
+        p.dilations,
+        [geo.oh, geo.ow],
+        S::LANES,
+    );
+    buf.resize(ph.len + ph.span, 0.0);
+    let (phases, res) = buf.split_at_mut(ph.len);
+    let mut wv: Vec<S::V> = Vec::with_capacity(kh * kw);
+    let mut acc = Vec::new();
+    for plane in part {
+        let (n, g) = (plane / p.groups, plane % p.groups);
+        let xs = &x[plane * cv.hw..][..cv.hw];
+        let ws = &w[g * kh * kw..][..kh * kw];
+        let out = dst.get().add(plane * cv.ohw);
+        if ws.iter().all(|v| v.is_finite()) {
+            ph.fill::<S>(xs, 0.0, phases);
+            wv.clear();
+            wv.extend(ws.iter().map(|&v| S::splat(v)));
+            sum_runs::<S>(&ph.offsets, &wv, phases, res);
+            // The plane lies inside `out`, and only this thread writes it.
+            ph.compact(res, out);
+        } else {
+            plane_direct(cv, xs, ws, &mut acc, out);
+        }
+        // The epilogue was made for this image and group, and every `(0, j)` with
+        // `j < ohw` lies inside it; the plane lies inside `out`.
+        let e = cv.epilogue(n, g);
+        let mut j = 0;
+        while j < cv.ohw {
+            let n = S::LANES.min(cv.ohw - j);
+            let v = fetch::<S>(out.add(j), 1, n);
+            put::<S>(out.add(j), n, epilogue_vec::<S>(&e, v, 0, j, n));
+            j += n;
+        }
+    }
+}
+
+/// `res[q] = sum over taps t of phases[offsets[t] + q] * w[t]` for the whole of `res` (a
+/// multiple of `S::LANES` long): from `+0`, in tap order, each a rounded multiply and
+/// then a rounded add.
+#[inline(always)]
+unsafe fn sum_runs<S: PhaseOps>(offsets: &[usize], w: &[S::V], phases: &[f32], res: &mut [f32]) {
+    let l = S::LANES;
+    let span = res.len();
+    debug_assert!(span % l == 0 && offsets.len() == w.len());
+    debug_assert!(offsets.iter().all(|&o| o + span <= phases.len()));
+    let (src, out) = (phases.as_ptr(), res.as_mut_ptr());
+    let mut q = 0;
+    while q + 4 * l <= span {
+        let mut a = [S::zero(); 4];
+        for (&o, &wt) in offsets.iter().zip(w) {
+            let p = src.add(o + q);
+            for (i, ai) in a.iter_mut().enumerate() {
+                *ai = S::add(*ai, S::mul(S::load(p.add(i * l)), wt));
+            }
+        }
+        for (i, &ai) in a.iter().enumerate() {
+            S::store(out.add(q + i * l), ai);
+        }
+        q += 4 * l;
+    }
+    while q < span {
+        let mut a = S::zero();
+        for (&o, &wt) in offsets.iter().zip(w) {
+            a = S::add(a, S::mul(S::load(src.add(o + q)), wt));
+        }
+        S::store(out.add(q), a);
+        q += l;
+    }
+}
+
+/// One plane's sums into `out` (`oh x ow`), row by row in `acc`, skipping the taps that
+/// fall outside the input: for weights that are not all finite.
+///
+/// # Safety
+///
+/// `out` must be valid for the plane's `oh * ow` writes.
+unsafe fn plane_direct(cv: &ConvView, xs: &[f32], ws: &[f32], acc: &mut Vec<f32>, out: *mut f32) {
     let (p, geo) = (cv.p, &cv.geo);
     let (kh, kw) = (p.kernel[0], p.kernel[1]);
     let [sh, sw] = p.strides;
     let [dh, dw] = p.dilations;
-    // Each kernel column's in-bounds output columns and first input column: the same
-    // for every row and plane.
-    let columns: Vec<(std::ops::Range<usize>, usize)> = (0..kw)
-        .map(|kx| {
-            let off = kx * dw;
-            let cols = inside(geo.ow, sw, off, geo.pad_left, p.in_w);
-            let first = if cols.is_empty() {
-                0
-            } else {
-                cols.start * sw + off - geo.pad_left
-            };
-            (cols, first)
-        })
-        .collect();
-    for plane in part {
-        let (n, g) = (plane / p.groups, plane % p.groups);
-        let e = cv.epilogue(n, g);
-        let xs = &x[plane * cv.hw..][..cv.hw];
-        let ws = &w[g * kh * kw..][..kh * kw];
-        for oy in 0..geo.oh {
-            acc.fill(0.0);
-            for ky in 0..kh {
-                let iy = (oy * sh + ky * dh) as isize - geo.pad_top as isize;
-                if iy < 0 || iy >= p.in_h as isize {
+    acc.resize(geo.ow, 0.0);
+    for oy in 0..geo.oh {
+        acc.fill(0.0);
+        for ky in 0..kh {
+            let iy = (oy * sh + ky * dh) as isize - geo.pad_top as isize;
+            if iy < 0 || iy >= p.in_h as isize {
+                continue;
+            }
+            let row = &xs[iy as usize * p.in_w..][..p.in_w];
+            for kx in 0..kw {
+                let off = kx * dw;
+                let cols = inside(geo.ow, sw, off, geo.pad_left, p.in_w);
+                if cols.is_empty() {
                     continue;
                 }
-                let row = &xs[iy as usize * p.in_w..][..p.in_w];
-                for (kx, (cols, first)) in columns.iter().enumerate() {
-                    if cols.is_empty() {
-                        continue;
-                    }
-                    let (wv, first) = (ws[ky * kw + kx], *first);
-                    let out = &mut acc[cols.clone()];
-                    if sw == 1 {
-                        for (a, &xv) in out.iter_mut().zip(&row[first..first + cols.len()]) {
-                            *a += xv * wv;
-                        }
-                    } else {
-                        for (i, a) in out.iter_mut().enumerate() {
-                            *a += row[first + i * sw] * wv;
-                        }
-                    }
+                let (wv, first) = (ws[ky * kw + kx], cols.start * sw + off - geo.pad_left);
+                for (i, a) in acc[cols].iter_mut().enumerate() {
+                    *a += row[first + i * sw] * wv;
                 }
             }
-            let base = plane * cv.ohw + oy * geo.ow;
-            let mut ox = 0;
-            while ox < geo.ow {
-                let n = S::LANES.min(geo.ow - ox);
-                // The epilogue was made for this image and group, and `(0, oy * ow + ox)`
-                // lies inside it; `base + ox .. + n` lies inside `out`, in a plane only
-                // this thread writes.
-                let v = fetch::<S>(acc.as_ptr().add(ox), 1, n);
-                let v = epilogue_vec::<S>(&e, v, 0, oy * geo.ow + ox, n);
-                put::<S>(dst.get().add(base + ox), n, v);
-                ox += n;
-            }
         }
+        std::ptr::copy_nonoverlapping(acc.as_ptr(), out.add(oy * geo.ow), geo.ow);
     }
 }
 

@@ -47,6 +47,7 @@ mod gemm;
 mod isa;
 mod kernel;
 mod lrn;
+mod phase;
 mod pool;
 mod simd;
 pub mod threads;

@@ -14,6 +14,9 @@
 
 use super::depthwise::inside;
 use super::gemm::{expect_len, mul};
+use super::isa::Isa;
+use super::phase::{PhaseOps, Phases};
+use super::simd::Scalar;
 use super::threads::{self, SharedOut};
 use super::CpuError;
 
@@ -108,46 +111,163 @@ pub fn max_pool2d_f32(
     win: &PoolWindow,
     out: &mut [f32],
 ) -> Result<(), CpuError> {
+    max_pool_on(Isa::detect(), threads, x, dims, win, out)
+}
+
+/// [`max_pool2d_f32`] with the code compiled for `isa` (which must be available); the
+/// bits do not depend on it.
+fn max_pool_on(
+    isa: Isa,
+    threads: usize,
+    x: &[f32],
+    dims: [usize; 4],
+    win: &PoolWindow,
+    out: &mut [f32],
+) -> Result<(), CpuError> {
     let planes = check_pool("max pool", threads, x, dims, win, out)?;
+    if !isa.is_available() {
+        return Err(CpuError::IsaUnavailable(isa));
+    }
     let [_, _, h, w] = dims;
-    let [oh, ow] = win.output;
     if out.is_empty() {
         return Ok(());
     }
     let parts = threads::split(planes, threads.min(out.len().div_ceil(1 << 12)));
     let dst = SharedOut(out.as_mut_ptr());
-    let mut rows = vec![Vec::<f32>::new(); parts.len()];
-    threads::run_parts(&parts, &mut rows, |part, acc| {
-        acc.resize(ow, 0.0);
-        for plane in part {
-            let xs = &x[plane * h * w..][..h * w];
-            // Without NaNs the maximum is a plain `max` (ties keep the earlier tap, as the
-            // reference does), which vectorizes; with one, every step checks for NaN.
-            let has_nan = xs.iter().any(|v| v.is_nan());
-            for oy in 0..oh {
-                acc.fill(f32::NEG_INFINITY);
-                for_each_tap(win, xs, [h, w], oy, |cols, taps| {
-                    // A NaN maximum stays; a NaN tap or a greater one replaces it
-                    // (written as selects, so the loop has no branches).
-                    if has_nan {
-                        for (m, &v) in acc[cols].iter_mut().zip(taps) {
-                            let take = !m.is_nan() & (v.is_nan() | (v > *m));
-                            *m = if take { v } else { *m };
-                        }
-                    } else {
-                        for (m, &v) in acc[cols].iter_mut().zip(taps) {
-                            *m = if v > *m { v } else { *m };
-                        }
-                    }
-                });
-                // SAFETY: the row lies inside `out`, in the plane only this thread writes.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(acc.as_ptr(), dst.get().add((plane * oh + oy) * ow), ow);
-                }
-            }
-        }
+    let mut bufs = vec![Vec::<f32>::new(); parts.len()];
+    threads::run_parts(&parts, &mut bufs, |part, buf| {
+        // SAFETY: `isa` is available; each part writes only its own planes of `out`,
+        // whose size `check_pool` checked.
+        unsafe { max_planes_for(isa, win, [h, w], part, x, dst, buf) }
     });
     Ok(())
+}
+
+/// [`max_planes`] with the widest vectors `isa` allows.
+///
+/// # Safety
+///
+/// As [`max_planes`]; `isa` must be available.
+unsafe fn max_planes_for(
+    isa: Isa,
+    win: &PoolWindow,
+    hw: [usize; 2],
+    part: std::ops::Range<usize>,
+    x: &[f32],
+    dst: SharedOut,
+    buf: &mut Vec<f32>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+        return max_planes_avx2(win, hw, part, x, dst, buf);
+    }
+    let _ = isa;
+    max_planes::<Scalar>(win, hw, part, x, dst, buf)
+}
+
+/// [`max_planes`] compiled for AVX2.
+///
+/// # Safety
+///
+/// As [`max_planes`]; the CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_planes_avx2(
+    win: &PoolWindow,
+    hw: [usize; 2],
+    part: std::ops::Range<usize>,
+    x: &[f32],
+    dst: SharedOut,
+    buf: &mut Vec<f32>,
+) {
+    max_planes::<super::simd::Avx2>(win, hw, part, x, dst, buf)
+}
+
+/// Max-pools the planes `part` of `x` (each `h x w`) into `dst`.
+///
+/// Each plane is split into its phases padded with negative infinity (see `phase.rs`),
+/// which no tap can replace a running maximum with, so each output sees its in-bounds
+/// taps alone, in row-major order; then every tap is one contiguous run across the
+/// plane's flat output, kept in registers from the first tap to the last.
+///
+/// # Safety
+///
+/// `dst` must point at the whole output (`[planes, oh, ow]`), and no other thread may
+/// write these planes.
+#[inline(always)]
+unsafe fn max_planes<S: PhaseOps>(
+    win: &PoolWindow,
+    [h, w]: [usize; 2],
+    part: std::ops::Range<usize>,
+    x: &[f32],
+    dst: SharedOut,
+    buf: &mut Vec<f32>,
+) {
+    let [oh, ow] = win.output;
+    let ph = Phases::new(
+        [h, w],
+        win.pad_begin,
+        win.kernel,
+        win.strides,
+        win.dilations,
+        win.output,
+        S::LANES,
+    );
+    buf.resize(ph.len + ph.span, 0.0);
+    let (phases, res) = buf.split_at_mut(ph.len);
+    for plane in part {
+        let xs = &x[plane * h * w..][..h * w];
+        ph.fill::<S>(xs, f32::NEG_INFINITY, phases);
+        // Without NaNs the maximum is a plain `max` (ties keep the earlier tap); with
+        // one, every step also lets a first NaN win.
+        if has_nan(xs) {
+            max_runs::<S, true>(&ph.offsets, phases, res);
+        } else {
+            max_runs::<S, false>(&ph.offsets, phases, res);
+        }
+        // The plane lies inside `out`, and only this thread writes it.
+        ph.compact(res, dst.get().add(plane * oh * ow));
+    }
+}
+
+/// Whether `xs` holds a NaN (a branch-free fold, so it vectorizes).
+#[inline(always)]
+fn has_nan(xs: &[f32]) -> bool {
+    xs.chunks(256).any(|c| c.iter().fold(false, |a, v| a | v.is_nan()))
+}
+
+/// `res[q] = max over taps t of phases[offsets[t] + q]` for the whole of `res` (a
+/// multiple of `S::LANES` long), taps in order from negative infinity; `NAN` lets the
+/// first NaN win.
+#[inline(always)]
+unsafe fn max_runs<S: PhaseOps, const NAN: bool>(offsets: &[usize], phases: &[f32], res: &mut [f32]) {
+    let step = |m: S::V, v: S::V| if NAN { S::max_nan(m, v) } else { S::max_keep(m, v) };
+    let l = S::LANES;
+    let span = res.len();
+    debug_assert!(span % l == 0 && offsets.iter().all(|&o| o + span <= phases.len()));
+    let (src, out) = (phases.as_ptr(), res.as_mut_ptr());
+    let mut q = 0;
+    while q + 4 * l <= span {
+        let mut m = [S::splat(f32::NEG_INFINITY); 4];
+        for &o in offsets {
+            let p = src.add(o + q);
+            for (i, mi) in m.iter_mut().enumerate() {
+                *mi = step(*mi, S::load(p.add(i * l)));
+            }
+        }
+        for (i, &mi) in m.iter().enumerate() {
+            S::store(out.add(q + i * l), mi);
+        }
+        q += 4 * l;
+    }
+    while q < span {
+        let mut m = S::splat(f32::NEG_INFINITY);
+        for &o in offsets {
+            m = step(m, S::load(src.add(o + q)));
+        }
+        S::store(out.add(q), m);
+        q += l;
+    }
 }
 
 /// The number of window taps along one axis for output position `o` whose padded
