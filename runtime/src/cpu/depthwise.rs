@@ -35,7 +35,7 @@ pub(crate) fn depthwise(cv: &ConvView, isa: Isa, threads: usize, x: &[f32], w: &
     let p = cv.p;
     let planes = p.batch * p.groups;
     let parts = threads::split(planes, threads.min(planes.max(1)));
-    let mut bufs = vec![Vec::<f32>::new(); parts.len()];
+    let mut bufs = vec![(Vec::<f32>::new(), Vec::<f32>::new()); parts.len()];
     let dst = SharedOut(out.as_mut_ptr());
     threads::run_parts(&parts, &mut bufs, |part, buf| {
         // SAFETY: `isa` was checked available by the caller; each part writes only its
@@ -57,7 +57,7 @@ unsafe fn planes_for(
     x: &[f32],
     w: &[f32],
     dst: SharedOut,
-    buf: &mut Vec<f32>,
+    buf: &mut (Vec<f32>, Vec<f32>),
 ) {
     #[cfg(target_arch = "x86_64")]
     if matches!(isa, Isa::Avx2 | Isa::Avx512) {
@@ -80,7 +80,7 @@ unsafe fn planes_avx2(
     x: &[f32],
     w: &[f32],
     dst: SharedOut,
-    buf: &mut Vec<f32>,
+    buf: &mut (Vec<f32>, Vec<f32>),
 ) {
     planes::<super::simd::Avx2>(cv, part, x, w, dst, buf)
 }
@@ -108,7 +108,7 @@ unsafe fn planes<S: PhaseOps>(
     x: &[f32],
     w: &[f32],
     dst: SharedOut,
-    buf: &mut Vec<f32>,
+    buf: &mut (Vec<f32>, Vec<f32>),
 ) {
     let (p, geo) = (cv.p, &cv.geo);
     let (kh, kw) = (p.kernel[0], p.kernel[1]);
@@ -121,8 +121,8 @@ unsafe fn planes<S: PhaseOps>(
         [geo.oh, geo.ow],
         S::LANES,
     );
-    buf.resize(ph.len + ph.span, 0.0);
-    let (phases, res) = buf.split_at_mut(ph.len);
+    let (phases, res) = buf;
+    ph.prepare(0.0, S::LANES, phases, res);
     let mut wv: Vec<S::V> = Vec::with_capacity(kh * kw);
     let mut acc = Vec::new();
     for plane in part {
@@ -131,24 +131,27 @@ unsafe fn planes<S: PhaseOps>(
         let ws = &w[g * kh * kw..][..kh * kw];
         let out = dst.get().add(plane * cv.ohw);
         if ws.iter().all(|v| v.is_finite()) {
-            ph.fill::<S>(xs, 0.0, phases);
+            ph.load::<S>(xs, phases);
             wv.clear();
             wv.extend(ws.iter().map(|&v| S::splat(v)));
-            sum_runs::<S>(&ph.offsets, &wv, phases, res);
+            sum_runs::<S>(&ph.offsets, &wv, phases, &mut res[..ph.span]);
             // The plane lies inside `out`, and only this thread writes it.
-            ph.compact(res, out);
+            ph.compact::<S>(res, out);
         } else {
             plane_direct(cv, xs, ws, &mut acc, out);
         }
         // The epilogue was made for this image and group, and every `(0, j)` with
         // `j < ohw` lies inside it; the plane lies inside `out`.
         let e = cv.epilogue(n, g);
-        let mut j = 0;
-        while j < cv.ohw {
-            let n = S::LANES.min(cv.ohw - j);
+        let (l, mut j) = (S::LANES, 0);
+        while j + l <= cv.ohw {
+            S::store(out.add(j), epilogue_vec::<S>(&e, S::load(out.add(j)), 0, j, l));
+            j += l;
+        }
+        if j < cv.ohw {
+            let n = cv.ohw - j;
             let v = fetch::<S>(out.add(j), 1, n);
             put::<S>(out.add(j), n, epilogue_vec::<S>(&e, v, 0, j, n));
-            j += n;
         }
     }
 }
@@ -160,7 +163,7 @@ unsafe fn planes<S: PhaseOps>(
 unsafe fn sum_runs<S: PhaseOps>(offsets: &[usize], w: &[S::V], phases: &[f32], res: &mut [f32]) {
     let l = S::LANES;
     let span = res.len();
-    debug_assert!(span % l == 0 && offsets.len() == w.len());
+    debug_assert!(span.is_multiple_of(l) && offsets.len() == w.len());
     debug_assert!(offsets.iter().all(|&o| o + span <= phases.len()));
     let (src, out) = (phases.as_ptr(), res.as_mut_ptr());
     let mut q = 0;
@@ -225,7 +228,113 @@ unsafe fn plane_direct(cv: &ConvView, xs: &[f32], ws: &[f32], acc: &mut Vec<f32>
 
 #[cfg(test)]
 mod tests {
+    use super::super::{conv2d_fused_f32, Activation, Conv2dParams, ConvFusion, Isa, Mode};
     use super::inside;
+    use lightos_ir::op::{ConvAttrs, Padding};
+    use lightos_ir::{Op, Tensor};
+
+    /// The depthwise kernel against the reference convolution, bit for bit, on every
+    /// available instruction set and 1 to 3 threads: strides 1, 2 and 3, odd and even
+    /// widths, planes narrower than a vector, pads, dilations; inputs with NaNs,
+    /// infinities and signed zeros (so padding taps would show as `-0` or NaN if they
+    /// took part), weights with zeros of both signs, and planes whose weights are not
+    /// finite (the tap-skipping path); with a bias and a ReLU, or neither.
+    #[test]
+    fn depthwise_matches_the_reference_bits() {
+        // (channels, [h, w], kernel, strides, dilations, pads [t, l, b, r])
+        type Case = (usize, [usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 4]);
+        let cases: &[Case] = &[
+            (4, [28, 28], [3, 3], [1, 1], [1, 1], [1, 1, 1, 1]),
+            (4, [28, 28], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
+            (5, [7, 7], [3, 3], [1, 1], [1, 1], [1, 1, 1, 1]),
+            (5, [14, 14], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
+            (3, [7, 7], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
+            (3, [9, 13], [3, 3], [3, 3], [1, 1], [1, 1, 1, 1]),
+            (3, [8, 11], [5, 3], [2, 1], [1, 2], [2, 0, 1, 3]),
+            (2, [3, 4], [3, 3], [1, 2], [2, 1], [2, 2, 2, 2]),
+            (2, [1, 1], [3, 3], [1, 1], [1, 1], [1, 1, 1, 1]),
+            (2, [6, 45], [1, 3], [1, 3], [1, 2], [0, 4, 0, 1]),
+            (3, [10, 10], [3, 3], [1, 1], [1, 1], [0, 0, 0, 0]),
+        ];
+        let special = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0];
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        };
+        for (ci, &(ch, [h, w], kernel, strides, dilations, pads)) in cases.iter().enumerate() {
+            let batch = 2;
+            let x: Vec<f32> = (0..batch * ch * h * w)
+                .map(|i| {
+                    if i % 17 == 5 {
+                        special[(i / 17) % special.len()]
+                    } else {
+                        next()
+                    }
+                })
+                .collect();
+            let mut wt: Vec<f32> = (0..ch * kernel[0] * kernel[1]).map(|_| next()).collect();
+            wt[0] = -0.0;
+            wt[1] = 0.0;
+            // The last channel's weights are not finite.
+            let k = kernel[0] * kernel[1];
+            wt[(ch - 1) * k + k / 2] = f32::INFINITY;
+            let bias: Vec<f32> = (0..ch).map(|_| next()).collect();
+            let p = Conv2dParams {
+                batch,
+                in_channels: ch,
+                in_h: h,
+                in_w: w,
+                out_channels: ch,
+                kernel,
+                strides,
+                dilations,
+                padding: Padding::Explicit(pads.to_vec()),
+                groups: ch,
+            };
+            let attrs = ConvAttrs {
+                kernel: kernel.to_vec(),
+                strides: strides.to_vec(),
+                dilations: dilations.to_vec(),
+                padding: Padding::Explicit(pads.to_vec()),
+                group: ch,
+            };
+            let xt = Tensor::from_vec(vec![batch, ch, h, w], x.clone()).unwrap();
+            let wtt = Tensor::from_vec(vec![ch, 1, kernel[0], kernel[1]], wt.clone()).unwrap();
+            let bt = Tensor::from_vec(vec![ch], bias.clone()).unwrap();
+            for with_bias in [false, true] {
+                let args = [Some(&xt), Some(&wtt), with_bias.then_some(&bt)];
+                let conv = crate::reference::eval_op(&Op::Conv(attrs.clone()), &args).unwrap();
+                let mut want: Vec<f32> = conv[0].as_slice::<f32>().unwrap().to_vec();
+                let fusion = ConvFusion {
+                    activation: if with_bias { Activation::Relu } else { Activation::None },
+                    ..ConvFusion::default()
+                };
+                if with_bias {
+                    let relu = Op::Unary(lightos_ir::op::UnaryOp::Relu);
+                    let t = Tensor::from_vec(conv[0].dims().to_vec(), want).unwrap();
+                    want = crate::reference::eval_op(&relu, &[Some(&t)]).unwrap()[0]
+                        .as_slice::<f32>()
+                        .unwrap()
+                        .to_vec();
+                }
+                let b = with_bias.then_some(&bias[..]);
+                for isa in Isa::available() {
+                    for threads in [1, 2, 3] {
+                        let mut out = vec![f32::NAN; want.len()];
+                        conv2d_fused_f32(isa, Mode::Strict, threads, &p, &x, &wt, b, &fusion, &mut out).unwrap();
+                        for (i, (g, e)) in out.iter().zip(&want).enumerate() {
+                            assert_eq!(
+                                g.to_bits(),
+                                e.to_bits(),
+                                "case {ci} bias {with_bias} on {isa:?} t{threads}: element {i}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn inside_columns_are_exactly_the_in_bounds_taps() {

@@ -87,25 +87,39 @@ impl Phases {
         }
     }
 
-    /// Fills `buf` (at least [`Phases::len`] long) with the phases of the plane `x`
-    /// (`h * w`), padded with `fill`.
+    /// Sizes `buf` for the phases and `res` for the flat output (with a vector's slack
+    /// for [`Phases::compact`]), and fills the phases with `fill`: the padding, which
+    /// [`Phases::load`] never writes, so it stays for every plane of this layout.
+    pub(crate) fn prepare(&self, fill: f32, lanes: usize, buf: &mut Vec<f32>, res: &mut Vec<f32>) {
+        buf.clear();
+        buf.resize(self.len, fill);
+        res.clear();
+        res.resize(self.span + lanes, 0.0);
+    }
+
+    /// Writes the plane `x` (`h * w`) into its places in the phases `buf` (made by
+    /// [`Phases::prepare`]).
     #[inline(always)]
-    pub(crate) fn fill<S: PhaseOps>(&self, x: &[f32], fill: f32, buf: &mut [f32]) {
+    pub(crate) fn load<S: PhaseOps>(&self, x: &[f32], buf: &mut [f32]) {
         let [h, w] = self.in_hw;
         let [pt, pl] = self.pad;
         let [sh, sw] = self.strides;
         let (wq, area) = (self.wq, self.area);
         let buf = &mut buf[..self.len];
         assert_eq!(x.len(), h * w);
-        buf.fill(fill);
         if w == 0 {
             return;
         }
-        for (r, row) in x.chunks_exact(w).enumerate() {
-            let (py, i) = ((r + pt) % sh, (r + pt) / sh);
+        // The padded row `r + pt` is row `i` of row phase `py`.
+        let (mut py, mut i) = (pt % sh, pt / sh);
+        for row in x.chunks_exact(w) {
             let base = py * sw * area + i * wq;
             match sw {
-                1 => buf[base + pl..][..w].copy_from_slice(row),
+                1 => {
+                    let dst = &mut buf[base + pl..][..w];
+                    // SAFETY: both runs are `w` long.
+                    unsafe { copy_run::<S>(row.as_ptr(), dst.as_mut_ptr(), w) };
+                }
                 2 => {
                     // Even input columns land in phase `pl % 2`, odd ones in the other.
                     let (even, odd) = (
@@ -129,28 +143,71 @@ impl Phases {
                     }
                 }
                 _ => {
-                    for (c, &v) in row.iter().enumerate() {
-                        let pc = c + pl;
-                        buf[base + (pc % sw) * area + pc / sw] = v;
+                    let (mut px, mut j) = (pl % sw, pl / sw);
+                    for &v in row {
+                        buf[base + px * area + j] = v;
+                        px += 1;
+                        if px == sw {
+                            (px, j) = (0, j + 1);
+                        }
                     }
                 }
+            }
+            py += 1;
+            if py == sh {
+                (py, i) = (0, i + 1);
             }
         }
     }
 
-    /// Copies the flat output `res` (rows of `wq`) to `out`, `oh x ow`, dropping the
-    /// scratch columns.
+    /// Copies the flat output `res` (rows of `wq`, made by [`Phases::prepare`]) to
+    /// `out`, `oh x ow`, dropping the scratch columns.
     ///
     /// # Safety
     ///
-    /// `out` must be valid for `oh * ow` writes.
-    pub(crate) unsafe fn compact(&self, res: &[f32], out: *mut f32) {
+    /// `out` must be valid for `oh * ow` writes, and nothing else may use them meanwhile.
+    #[inline(always)]
+    pub(crate) unsafe fn compact<S: Simd>(&self, res: &[f32], out: *mut f32) {
         let [oh, ow] = self.out;
+        let (l, wq) = (S::LANES, self.wq);
+        let whole = ow.next_multiple_of(l);
+        assert!(res.len() >= (oh - 1) * wq + whole);
         for oy in 0..oh {
-            let src = &res[oy * self.wq..][..ow];
-            std::ptr::copy_nonoverlapping(src.as_ptr(), out.add(oy * ow), ow);
+            let (src, dst) = (res.as_ptr().add(oy * wq), out.add(oy * ow));
+            if (oy + 1) * ow + (whole - ow) <= oh * ow {
+                // Whole vectors: what spills past the row lands in later rows of the
+                // plane, which are written after this one.
+                for k in (0..whole).step_by(l) {
+                    S::store(dst.add(k), S::load(src.add(k)));
+                }
+            } else {
+                copy_run::<S>(src, dst, ow);
+            }
         }
     }
+}
+
+/// Copies `n` elements from `src` to `dst` (not overlapping) on vectors of `S`.
+///
+/// # Safety
+///
+/// Both must be valid for `n` elements.
+#[inline(always)]
+unsafe fn copy_run<S: Simd>(src: *const f32, dst: *mut f32, n: usize) {
+    let l = S::LANES;
+    if n < l {
+        for k in 0..n {
+            *dst.add(k) = *src.add(k);
+        }
+        return;
+    }
+    let mut k = 0;
+    while k + l < n {
+        S::store(dst.add(k), S::load(src.add(k)));
+        k += l;
+    }
+    // The last vector ends at `n` (overlapping the one before it).
+    S::store(dst.add(n - l), S::load(src.add(n - l)));
 }
 
 /// The vector operations the phase kernels need beyond [`Simd`].
@@ -262,14 +319,15 @@ mod tests {
                     }
                 }
             };
-            let mut buf = vec![0.0; ph.len];
-            ph.fill::<Scalar>(&x, -1.0, &mut buf);
+            let (mut buf, mut res) = (Vec::new(), Vec::new());
+            ph.prepare(-1.0, 8, &mut buf, &mut res);
+            ph.load::<Scalar>(&x, &mut buf);
             check(&buf);
             #[cfg(target_arch = "x86_64")]
             if super::super::isa::Isa::Avx2.is_available() {
-                buf.fill(0.0);
+                ph.prepare(-1.0, 8, &mut buf, &mut res);
                 // SAFETY: AVX2 is available.
-                unsafe { fill_avx2(&ph, &x, &mut buf) };
+                unsafe { load_avx2(&ph, &x, &mut buf) };
                 check(&buf);
             }
         }
@@ -277,7 +335,7 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn fill_avx2(ph: &Phases, x: &[f32], buf: &mut [f32]) {
-        ph.fill::<super::super::simd::Avx2>(x, -1.0, buf)
+    unsafe fn load_avx2(ph: &Phases, x: &[f32], buf: &mut [f32]) {
+        ph.load::<super::super::simd::Avx2>(x, buf)
     }
 }

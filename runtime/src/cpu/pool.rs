@@ -134,7 +134,7 @@ fn max_pool_on(
     }
     let parts = threads::split(planes, threads.min(out.len().div_ceil(1 << 12)));
     let dst = SharedOut(out.as_mut_ptr());
-    let mut bufs = vec![Vec::<f32>::new(); parts.len()];
+    let mut bufs = vec![(Vec::<f32>::new(), Vec::<f32>::new()); parts.len()];
     threads::run_parts(&parts, &mut bufs, |part, buf| {
         // SAFETY: `isa` is available; each part writes only its own planes of `out`,
         // whose size `check_pool` checked.
@@ -155,7 +155,7 @@ unsafe fn max_planes_for(
     part: std::ops::Range<usize>,
     x: &[f32],
     dst: SharedOut,
-    buf: &mut Vec<f32>,
+    buf: &mut (Vec<f32>, Vec<f32>),
 ) {
     #[cfg(target_arch = "x86_64")]
     if matches!(isa, Isa::Avx2 | Isa::Avx512) {
@@ -178,7 +178,7 @@ unsafe fn max_planes_avx2(
     part: std::ops::Range<usize>,
     x: &[f32],
     dst: SharedOut,
-    buf: &mut Vec<f32>,
+    buf: &mut (Vec<f32>, Vec<f32>),
 ) {
     max_planes::<super::simd::Avx2>(win, hw, part, x, dst, buf)
 }
@@ -201,7 +201,7 @@ unsafe fn max_planes<S: PhaseOps>(
     part: std::ops::Range<usize>,
     x: &[f32],
     dst: SharedOut,
-    buf: &mut Vec<f32>,
+    buf: &mut (Vec<f32>, Vec<f32>),
 ) {
     let [oh, ow] = win.output;
     let ph = Phases::new(
@@ -213,20 +213,20 @@ unsafe fn max_planes<S: PhaseOps>(
         win.output,
         S::LANES,
     );
-    buf.resize(ph.len + ph.span, 0.0);
-    let (phases, res) = buf.split_at_mut(ph.len);
+    let (phases, res) = buf;
+    ph.prepare(f32::NEG_INFINITY, S::LANES, phases, res);
     for plane in part {
         let xs = &x[plane * h * w..][..h * w];
-        ph.fill::<S>(xs, f32::NEG_INFINITY, phases);
+        ph.load::<S>(xs, phases);
         // Without NaNs the maximum is a plain `max` (ties keep the earlier tap); with
         // one, every step also lets a first NaN win.
         if has_nan(xs) {
-            max_runs::<S, true>(&ph.offsets, phases, res);
+            max_runs::<S, true>(&ph.offsets, phases, &mut res[..ph.span]);
         } else {
-            max_runs::<S, false>(&ph.offsets, phases, res);
+            max_runs::<S, false>(&ph.offsets, phases, &mut res[..ph.span]);
         }
         // The plane lies inside `out`, and only this thread writes it.
-        ph.compact(res, dst.get().add(plane * oh * ow));
+        ph.compact::<S>(res, dst.get().add(plane * oh * ow));
     }
 }
 
@@ -244,7 +244,7 @@ unsafe fn max_runs<S: PhaseOps, const NAN: bool>(offsets: &[usize], phases: &[f3
     let step = |m: S::V, v: S::V| if NAN { S::max_nan(m, v) } else { S::max_keep(m, v) };
     let l = S::LANES;
     let span = res.len();
-    debug_assert!(span % l == 0 && offsets.iter().all(|&o| o + span <= phases.len()));
+    debug_assert!(span.is_multiple_of(l) && offsets.iter().all(|&o| o + span <= phases.len()));
     let (src, out) = (phases.as_ptr(), res.as_mut_ptr());
     let mut q = 0;
     while q + 4 * l <= span {
@@ -385,6 +385,81 @@ mod tests {
                 let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
                 let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
                 assert_eq!(got, want, "stride {stride} pads {pads:?}");
+            }
+        }
+    }
+
+    /// The phase-plane max pool against the reference, bit for bit, on every available
+    /// instruction set and 1 to 3 threads: strides 1, 2 and 3, odd and even widths,
+    /// rows shorter than a vector and longer than four, pads, dilations, `ceil_mode`
+    /// windows past the padding, and inputs with NaNs (of several payloads, in first
+    /// and later taps), infinities and signed zeros.
+    #[test]
+    fn phase_max_pool_matches_the_reference_bits() {
+        // (h, w, kernel, stride, dilations, pads [t, l, b, r], ceil_mode)
+        type Case = ([usize; 2], [usize; 2], usize, [usize; 2], [usize; 4], bool);
+        let cases: &[Case] = &[
+            ([109, 109], [3, 3], 2, [1, 1], [0, 0, 0, 0], true),
+            ([27, 27], [3, 3], 2, [1, 1], [0, 0, 0, 0], false),
+            ([28, 28], [3, 3], 2, [1, 1], [1, 1, 1, 1], false),
+            ([9, 10], [3, 3], 1, [1, 1], [1, 1, 1, 1], false),
+            ([5, 6], [2, 2], 2, [1, 1], [0, 0, 0, 0], true),
+            ([7, 7], [3, 3], 3, [1, 1], [1, 1, 1, 1], true),
+            ([11, 40], [3, 2], 3, [2, 1], [1, 2, 0, 1], true),
+            ([4, 3], [3, 3], 2, [1, 1], [1, 1, 1, 1], true),
+            ([13, 71], [2, 3], 2, [2, 2], [1, 0, 0, 1], true),
+            ([1, 1], [1, 1], 1, [1, 1], [0, 0, 0, 0], false),
+            ([6, 33], [1, 4], 1, [1, 3], [0, 2, 0, 2], false),
+        ];
+        let special = [f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 0.0, -0.0];
+        for (ci, &([h, w], kernel, stride, dil, pads, ceil_mode)) in cases.iter().enumerate() {
+            let (n, c) = (1, 3);
+            let base: Vec<f32> = (0..n * c * h * w)
+                .map(|i| match i % 13 {
+                    3 | 8 => special[(i / 13) % special.len()],
+                    _ => ((i * 37 % 23) as f32 - 11.0) * 0.5,
+                })
+                .collect();
+            let mut with_nan = base.clone();
+            for (k, bits) in [0x7fc0_0001u32, 0xffc0_0002, 0x7fa0_0003, 0x7fc0_0000]
+                .into_iter()
+                .enumerate()
+            {
+                // The first element of a plane (a first tap), and others spread out.
+                let at = [0, (h * w) / 2 + 1, h * w + w.min(3) - 1, 2 * h * w + (h * w * 2) / 3][k];
+                if at < with_nan.len() {
+                    with_nan[at] = f32::from_bits(bits);
+                }
+            }
+            for x in [&base, &with_nan] {
+                let attrs = PoolAttrs {
+                    kind: PoolKind::Max,
+                    kernel: kernel.to_vec(),
+                    strides: vec![stride, stride],
+                    dilations: dil.to_vec(),
+                    padding: Padding::Explicit(pads.to_vec()),
+                    ceil_mode,
+                };
+                let t = Tensor::from_vec(vec![n, c, h, w], x.clone()).unwrap();
+                let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
+                let d = want[0].dims().to_vec();
+                let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+                let win = PoolWindow {
+                    kernel,
+                    strides: [stride, stride],
+                    dilations: dil,
+                    pad_begin: [pads[0], pads[1]],
+                    pad_end: [pads[2], pads[3]],
+                    output: [d[2], d[3]],
+                };
+                for isa in Isa::available() {
+                    for threads in [1, 2, 3] {
+                        let mut out = vec![0.0f32; d.iter().product()];
+                        max_pool_on(isa, threads, x, [n, c, h, w], &win, &mut out).unwrap();
+                        let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
+                        assert_eq!(got, want, "case {ci} on {isa:?} t{threads}");
+                    }
+                }
             }
         }
     }
