@@ -1,12 +1,14 @@
 //! Depthwise convolution (one input and one output channel per group) computed directly,
-//! row by row, instead of as GEMMs of one row each.
+//! plane by plane on zero-padded phase planes (see `phase.rs`), instead of as GEMMs of
+//! one row each.
 //!
 //! Each output element accumulates its taps in the reference order (`ky`, then `kx`),
-//! starting from `+0`, each step a rounded multiply and then a rounded add, and skips
-//! taps that fall in the padding exactly as the reference does; then the epilogue (bias,
+//! starting from `+0`, each step a rounded multiply and then a rounded add; taps that
+//! fall in the padding take no part, as in the reference (with finite weights they add a
+//! zero, which changes no bit: see `planes`); then the epilogue (bias,
 //! residual, activation) runs as in the GEMM path. So the result is bit-identical to the
-//! reference in both modes. The vectors run across the output row (neighbouring output
-//! positions), which keeps every element's own order.
+//! reference in both modes. The vectors run across neighbouring output positions, which
+//! keeps every element's own order.
 
 use super::conv::ConvView;
 use super::isa::Isa;

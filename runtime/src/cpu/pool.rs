@@ -10,7 +10,10 @@
 //! padded input with `count_include_pad`, else in-bounds taps). The same operations in
 //! the same order, so it is exact in both modes too.
 //!
-//! The vectors run across the output row; planes are split across threads.
+//! Max pooling runs on phase planes padded with negative infinity (see `phase.rs`): every
+//! tap is one contiguous run across the plane's flat output, with the running maxima in
+//! registers. Average pooling runs across each output row. Planes are split across
+//! threads.
 
 use super::depthwise::inside;
 use super::gemm::{expect_len, mul};
