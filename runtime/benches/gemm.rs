@@ -11,7 +11,10 @@ use std::time::Instant;
 
 use lightos_ir::op::{ConvAttrs, Padding};
 use lightos_ir::{Op, Tensor};
-use lightos_runtime::cpu::{conv2d_fused_f32, gemm_f32, Conv2dParams, ConvFusion, Epilogue, Isa, MatRef, Mode};
+use lightos_runtime::cpu::{
+    conv2d_fused_f32, conv2d_packed_f32, gemm_f32, Conv2dParams, ConvFusion, Epilogue, Isa, MatRef, Mode,
+    PackedConvWeights,
+};
 use lightos_runtime::reference::eval_op;
 
 /// Nanoseconds this thread has run on a CPU (Linux `CLOCK_THREAD_CPUTIME_ID`), to see
@@ -205,6 +208,43 @@ fn main() {
                 t * 1e3,
                 flops / t / 1e9
             );
+        }
+    }
+
+    // 3x3 convolutions of ResNet and VGG stages with weights packed ahead of time, as the
+    // executor runs them (fast mode takes the Winograd path there); GFLOP/s counts the
+    // direct convolution's flops.
+    for (ch, hw) in [(64, 56), (128, 28), (256, 14), (512, 14), (512, 7)] {
+        let name = format!("packed conv 3x3 {ch}->{ch} {hw}x{hw}");
+        let mut p = Conv2dParams::new(1, ch, [hw, hw], ch, [3, 3]);
+        p.padding = Padding::Explicit(vec![1, 1, 1, 1]);
+        let (x, w, bias) = (data(ch * hw * hw, 4), data(ch * ch * 9, 5), data(ch, 6));
+        let flops = 2.0 * (ch * hw * hw * ch * 9) as f64;
+        let mut out = vec![0.0f32; ch * hw * hw];
+        let fusion = ConvFusion {
+            activation: lightos_runtime::cpu::Activation::Relu,
+            ..ConvFusion::default()
+        };
+        for mode in [Mode::Fast, Mode::Strict] {
+            if !wanted(&format!("{name} {mode:?}")) {
+                continue;
+            }
+            let packed = PackedConvWeights::new(isa, mode, &p, &w).unwrap();
+            for threads in [1, 2] {
+                if !wanted(&format!("{name} {mode:?} t{threads}")) {
+                    continue;
+                }
+                let (t, cpu) = best_both(reps, || {
+                    conv2d_packed_f32(isa, mode, threads, &p, &x, &w, &packed, Some(&bias), &fusion, &mut out).unwrap();
+                });
+                let g = flops / t / 1e9;
+                println!(
+                    "{name} {mode:?} t{threads}: {:.3} ms, {g:.1} GFLOP/s{}{}",
+                    t * 1e3,
+                    frac(g, threads),
+                    on_cpu(flops, cpu, threads)
+                );
+            }
         }
     }
 

@@ -26,6 +26,7 @@ use super::isa::{kernels, Isa};
 use super::kernel::{epilogue_vec, EpiRaw};
 use super::simd::Scalar;
 use super::threads::{self, SharedOut};
+use super::winograd::{self, WinogradWeights};
 use super::{CpuError, Mode};
 
 /// The shape and attributes of a 2-d convolution over NCHW tensors.
@@ -217,6 +218,9 @@ pub struct PackedConvWeights {
     data: Vec<f32>,
     /// Whether every weight is finite (padding then may take part as zeros).
     finite: bool,
+    /// The Winograd-transformed weights, in fast mode for the convolutions
+    /// [`winograd::applies`] to, with finite weights.
+    pub(super) winograd: Option<WinogradWeights>,
 }
 
 impl PackedConvWeights {
@@ -232,14 +236,27 @@ impl PackedConvWeights {
             let wg = &w[g * cout_g * k..(g + 1) * cout_g * k];
             pack_a(&MatRef::row_major(wg, cout_g, k), ks.mr, &mut data);
         }
+        let finite = w.iter().all(|v| v.is_finite());
+        let winograd = (mode == Mode::Fast && finite && winograd::applies(p))
+            .then(|| WinogradWeights::new(w, p.out_channels, p.in_channels, ks.mr));
         Ok(PackedConvWeights {
             isa,
             mode,
             dims,
             groups: p.groups,
             data,
-            finite: w.iter().all(|v| v.is_finite()),
+            finite,
+            winograd,
         })
+    }
+}
+
+impl PackedConvWeights {
+    /// Whether the convolution runs as Winograd `F(2x2, 3x3)` (fast mode, 3x3 kernel,
+    /// unit strides and dilations, one group, at least 8 input and output channels,
+    /// finite weights); see the `winograd` module for how its numbers differ.
+    pub fn is_winograd(&self) -> bool {
+        self.winograd.is_some()
     }
 }
 
@@ -336,6 +353,11 @@ fn conv_from(
         direct(&cv, x, w, out);
         return Ok(());
     }
+    let ks = kernels(isa, mode);
+    if let Some(u) = prepacked.and_then(|pre| pre.winograd.as_ref()) {
+        winograd::conv(&cv, &ks, isa, threads, x, u, out);
+        return Ok(());
+    }
     let one_by_one = p.kernel == [1, 1] && p.strides == [1, 1] && !geo.padded;
     // The padded input's sizes (the input itself when there is no padding).
     let (hp, wp) = (
@@ -347,7 +369,6 @@ fn conv_from(
     if !one_by_one {
         cv.taps = all_taps(p, cin_g, plane_p, wp);
     }
-    let ks = kernels(isa, mode);
     let a_len = mul(mul(cout_g.div_ceil(ks.mr), ks.mr, "packed weight")?, k, "packed weight")?;
     mul(a_len, p.groups, "packed weight")?;
     let col_tiles = ohw.div_ceil(ks.nr);

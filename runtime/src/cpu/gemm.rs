@@ -355,6 +355,14 @@ pub(crate) enum BSource<'a> {
     Pack(&'a dyn PackB),
     /// Packed once ahead of time (a weight).
     Packed(&'a PackedB),
+    /// Already in [`PackedB`]'s panel layout for the kernels' `nr`, with `k` rows per
+    /// panel (a Winograd transform writes its B this way).
+    Panels {
+        /// The panels.
+        data: &'a [f32],
+        /// Rows (K) of every panel.
+        k: usize,
+    },
 }
 
 /// A constant B (`K x N`) packed once for one instruction set and mode, so repeated
@@ -488,6 +496,10 @@ pub(crate) unsafe fn run_region(
                     (bbuf.as_ptr(), panel_len)
                 }
                 BSource::Packed(packed) => packed.panel(pc, jc),
+                BSource::Panels { data, k } => {
+                    let stride = k * ks.nr;
+                    (data[(jc / ks.nr) * stride + pc * ks.nr..].as_ptr(), stride)
+                }
             };
             let last = bi + 1 == blocks.len();
             for ic in rows.clone().step_by(ks.mc) {

@@ -20,7 +20,12 @@
 //!   rounding per step instead of two), in the same K order. It differs from the
 //!   reference by rounding only (well within `1e-5` relative for ordinary data), and may
 //!   differ between instruction sets that do and do not fuse (the scalar path never
-//!   fuses). The epilogue is never fused in either mode.
+//!   fuses). The epilogue is never fused in either mode. Convolutions whose weights were
+//!   packed ahead of time ([`PackedConvWeights`]) with a 3x3 kernel, unit strides and
+//!   dilations, one group and finite weights run as Winograd `F(2x2, 3x3)` in fast mode
+//!   (see `winograd.rs`): 16 multiply-adds per 2x2 outputs and channel pair instead of
+//!   36, with an error bounded by a few rounding units of the sum of the terms'
+//!   magnitudes.
 //!
 //! # Entry points
 //!
@@ -51,6 +56,7 @@ mod phase;
 mod pool;
 mod simd;
 pub mod threads;
+mod winograd;
 
 #[cfg(test)]
 mod attention_tests;

@@ -62,6 +62,19 @@ pub(crate) trait Simd: Copy {
     unsafe fn prefetch(p: *const f32) {
         let _ = p;
     }
+    /// The lanes of `a` and `b` interleaved, `[a0, b0, a1, b1, ..]`, as two vectors (the
+    /// first holds the low halves).
+    #[inline(always)]
+    unsafe fn zip(a: Self::V, b: Self::V) -> (Self::V, Self::V) {
+        let (mut x, mut y, mut z) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 32]);
+        Self::store(x.as_mut_ptr(), a);
+        Self::store(y.as_mut_ptr(), b);
+        for l in 0..Self::LANES {
+            z[2 * l] = x[l];
+            z[2 * l + 1] = y[l];
+        }
+        (Self::load(z.as_ptr()), Self::load(z.as_ptr().add(Self::LANES)))
+    }
 }
 
 /// Portable scalar code, one lane. `fmadd` is not fused here (a multiply then an add).
@@ -227,6 +240,15 @@ mod x86 {
         #[inline(always)]
         unsafe fn prefetch(p: *const f32) {
             _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>())
+        }
+        #[inline(always)]
+        unsafe fn zip(a: __m256, b: __m256) -> (__m256, __m256) {
+            // Within 128-bit halves: [a0 b0 a1 b1 | a4 b4 a5 b5] and [a2 b2 a3 b3 | a6 b6 a7 b7].
+            let (lo, hi) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+            (
+                _mm256_permute2f128_ps(lo, hi, 0x20),
+                _mm256_permute2f128_ps(lo, hi, 0x31),
+            )
         }
     }
 

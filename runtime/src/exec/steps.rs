@@ -57,6 +57,7 @@ impl Kernel {
         match self {
             Kernel::Node => "node",
             Kernel::Native => "native",
+            Kernel::Conv(c) if c.packed.is_winograd() => "conv_winograd",
             Kernel::Conv(_) => "conv",
             Kernel::Gemm(_) => "gemm",
             Kernel::Chain(_) => "chain",

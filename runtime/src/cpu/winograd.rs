@@ -1,0 +1,591 @@
+//! Winograd `F(2x2, 3x3)` convolution, for 3x3 convolutions with unit strides and
+//! dilations and one group, in fast mode only.
+//!
+//! Each 2x2 block of outputs (a tile) of output channel `co` is
+//! `Y = Aᵀ [sum over ci of (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ)] A`, where `g` is the 3x3 kernel of
+//! `(co, ci)` and `d` the 4x4 input patch under the tile (zero in the padding). The sum
+//! over input channels is, for each of the 16 positions `ξ` of the 4x4 transformed tile,
+//! one GEMM `M_ξ[cout, tiles] = U_ξ[cout, cin] · V_ξ[cin, tiles]` on the ordinary
+//! microkernels; that takes 16 multiply-adds per tile and channel pair where the direct
+//! convolution takes 36.
+//!
+//! The numbers differ from the direct convolution's by more than rounding order: the
+//! transforms add and subtract neighbouring inputs before they are multiplied, so the
+//! error is bounded by a small multiple of the unit roundoff times the sum of the
+//! magnitudes of the terms, as for any reordered sum. That is why strict mode never uses
+//! it. Infinite or NaN inputs spread to the whole tile (and to the neighbouring tiles
+//! whose patches overlap them) rather than to the outputs they touch. Everything is still
+//! computed in a fixed order that depends only on the shapes, so the result is the same
+//! on every run and for every thread count.
+//!
+//! Layout. The input is first copied, per channel, into zero-padded rows split into their
+//! even and odd columns, so that the patches of consecutive tiles of a tile row are
+//! contiguous vectors. Tiles are processed in blocks of a few `NR`-wide panels: a block's
+//! transformed input `V` is written straight into the GEMM's packed B layout, its 16
+//! products `M` go to a scratch buffer, and the output transform runs the convolution's
+//! epilogue (bias, per-channel stages, residual, activation) on the finished rows.
+
+use super::conv::ConvView;
+use super::gemm::{pack_a, run_region, BSource, MatRef, Problem};
+use super::isa::{Isa, Kernels};
+use super::kernel::{epilogue_vec, put, EpiRaw};
+use super::phase::PhaseOps;
+use super::simd::{Scalar, Simd};
+use super::threads::{self, SharedOut};
+
+/// Positions of a transformed 4x4 tile.
+const POSITIONS: usize = 16;
+
+/// Elements between one position's matrix and the next beyond its size (one 128-byte
+/// pair of cache lines).
+const SKEW: usize = 32;
+
+/// Bytes of transformed input and products one block may hold, at least.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// The transformed weights `U = G g Gᵀ` of every output and input channel pair, packed as
+/// the A panels of the 16 position GEMMs, one position after the other.
+#[derive(Clone, Debug)]
+pub(crate) struct WinogradWeights {
+    /// The packed panels.
+    data: Vec<f32>,
+    /// Elements of one position's packed matrix.
+    per_position: usize,
+}
+
+impl WinogradWeights {
+    /// Transforms and packs `w` (`[cout, cin, 3, 3]`, one group) into panels of `mr` rows.
+    pub(crate) fn new(w: &[f32], cout: usize, cin: usize, mr: usize) -> WinogradWeights {
+        let mut u = vec![0.0f32; POSITIONS * cout * cin];
+        for co in 0..cout {
+            for ci in 0..cin {
+                let t = transform_kernel(&w[(co * cin + ci) * 9..][..9]);
+                for (xi, v) in t.into_iter().enumerate() {
+                    u[(xi * cout + co) * cin + ci] = v;
+                }
+            }
+        }
+        let mut data = Vec::new();
+        for xi in 0..POSITIONS {
+            pack_a(
+                &MatRef::row_major(&u[xi * cout * cin..][..cout * cin], cout, cin),
+                mr,
+                &mut data,
+            );
+        }
+        let per_position = data.len() / POSITIONS;
+        WinogradWeights { data, per_position }
+    }
+}
+
+/// Whether the weights of convolution `p` are transformed (fast mode adds finite weights):
+/// a 3x3 kernel, unit strides and dilations, one group, and enough channels for the
+/// transforms to pay.
+pub(crate) fn applies(p: &super::conv::Conv2dParams) -> bool {
+    p.kernel == [3, 3]
+        && p.strides == [1, 1]
+        && p.dilations == [1, 1]
+        && p.groups == 1
+        && p.in_channels >= 8
+        && p.out_channels >= 8
+}
+
+/// `G g Gᵀ` for one 3x3 kernel `g` (row-major), computed in `f64` and rounded once, with
+/// `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`.
+fn transform_kernel(g: &[f32]) -> [f32; 16] {
+    const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    let mut gg = [[0.0f64; 3]; 4];
+    for (i, row) in gg.iter_mut().enumerate() {
+        for (j, slot) in row.iter_mut().enumerate() {
+            *slot = (0..3).map(|k| G[i][k] * f64::from(g[k * 3 + j])).sum();
+        }
+    }
+    let mut out = [0.0f32; 16];
+    for i in 0..4 {
+        for j in 0..4 {
+            out[i * 4 + j] = (0..3).map(|k| gg[i][k] * G[j][k]).sum::<f64>() as f32;
+        }
+    }
+    out
+}
+
+/// The tile grid and buffer sizes of one call.
+#[derive(Copy, Clone)]
+struct Grid {
+    /// Input and output channels.
+    cin: usize,
+    cout: usize,
+    /// Output height and width.
+    oh: usize,
+    ow: usize,
+    /// Tile columns.
+    tw: usize,
+    /// Tiles per block (a multiple of `nr`).
+    block: usize,
+    /// Panel width of the GEMM.
+    nr: usize,
+    /// Padded rows per channel, and the length of one phase (even or odd columns) of one,
+    /// with room to read a whole vector at the last tile (lanes past the tiles of a row
+    /// are computed and never stored).
+    rows: usize,
+    half: usize,
+}
+
+impl Grid {
+    /// Elements of one channel's split input.
+    fn plane(&self) -> usize {
+        self.rows * 2 * self.half
+    }
+
+    /// Elements of one position's transformed input in a block, plus a skew so that the
+    /// 16 positions' matrices do not start a multiple of 4 KiB apart (which would map
+    /// the transforms' 16 streams onto the same cache sets).
+    fn v_len(&self) -> usize {
+        self.cin * self.block + SKEW
+    }
+
+    /// Elements of one position's products in a block, plus the skew.
+    fn m_len(&self) -> usize {
+        self.cout * self.block + SKEW
+    }
+}
+
+/// Runs the convolution `cv` (for which [`applies`] holds) with the weights `u`
+/// transformed for the kernels `ks`, on `threads` threads.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv(
+    cv: &ConvView,
+    ks: &Kernels,
+    isa: Isa,
+    threads: usize,
+    x: &[f32],
+    u: &WinogradWeights,
+    out: &mut [f32],
+) {
+    let (p, geo) = (cv.p, &cv.geo);
+    let (th, tw) = (geo.oh.div_ceil(2), geo.ow.div_ceil(2));
+    let tiles = th * tw;
+    let (cin, cout) = (p.in_channels, p.out_channels);
+    // Every block streams all of `U` (16 * cin * cout values) once, so blocks are as
+    // large as the budget allows, and larger still when `U` is large, but at least one
+    // panel; then the blocks are evened out so that every thread gets as many (the block
+    // size never changes a bit: the columns of a GEMM are independent).
+    let budget = BLOCK_BYTES.max(POSITIONS * 4 * cin * cout / 2);
+    let fit = ((budget / (POSITIONS * 4 * (cin + cout))) / ks.nr * ks.nr).max(ks.nr);
+    let mut per_image = tiles.div_ceil(fit);
+    while (p.batch * per_image) % threads != 0 && tiles.div_ceil(per_image + 1) >= ks.nr {
+        per_image += 1;
+    }
+    let block = tiles.div_ceil(per_image).next_multiple_of(ks.nr);
+    let g = Grid {
+        cin,
+        cout,
+        oh: geo.oh,
+        ow: geo.ow,
+        tw,
+        block,
+        nr: ks.nr,
+        rows: 2 * th + 2,
+        // Room for a whole vector read from the last tile of a row.
+        half: tw + 1 + 16,
+    };
+    let blocks = tiles.div_ceil(block);
+    let planes = p.batch * cin;
+    let split_parts = threads::split(planes, threads);
+    let parts = threads::split(p.batch * blocks, threads);
+    let dst = SharedOut(out.as_mut_ptr());
+    threads::with_buffers(1 + parts.len(), |bufs| {
+        let (xs, work) = bufs.split_at_mut(1);
+        let xs = &mut xs[0];
+        xs.resize(planes * g.plane(), 0.0);
+        let split_dst = SharedOut(xs.as_mut_ptr());
+        let mut none = vec![(); split_parts.len()];
+        threads::run_parts(&split_parts, &mut none, |part, _| {
+            for plane in part {
+                // SAFETY: each thread writes only its own planes of `xs`.
+                let d = unsafe { std::slice::from_raw_parts_mut(split_dst.get().add(plane * g.plane()), g.plane()) };
+                split_for(
+                    isa,
+                    &x[plane * cv.hw..][..cv.hw],
+                    [p.in_h, p.in_w],
+                    [geo.pad_top, geo.pad_left],
+                    &g,
+                    d,
+                );
+            }
+        });
+        let xs = &xs[..];
+        threads::run_parts(&parts, work, |part, buf| {
+            buf.resize(POSITIONS * (g.v_len() + g.m_len()), 0.0);
+            let (v, m) = buf.split_at_mut(POSITIONS * g.v_len());
+            let mut unused = Vec::new();
+            for unit in part {
+                let (n, b) = (unit / blocks, unit % blocks);
+                let t = b * block..((b + 1) * block).min(tiles);
+                let xn = &xs[n * cin * g.plane()..][..cin * g.plane()];
+                // SAFETY: `isa` was checked available by the caller; `v` holds a block.
+                unsafe { input_for(isa, xn, &g, t.clone(), v) };
+                for xi in 0..POSITIONS {
+                    let pr = Problem {
+                        k: cin,
+                        packed_a: &u.data[xi * u.per_position..][..u.per_position],
+                        b: BSource::Panels {
+                            data: &v[xi * g.v_len()..][..g.v_len()],
+                            k: cin,
+                        },
+                        c: m[xi * g.m_len()..].as_mut_ptr(),
+                        ldc: block,
+                        epi: EpiRaw::IDENTITY,
+                    };
+                    // SAFETY: the kernels run here; `M_ξ` is `cout x block`, and the
+                    // packed `U_ξ` and `V_ξ` hold `cin` rows.
+                    unsafe { run_region(ks, &pr, 0..cout, 0..t.len(), &mut unused) };
+                }
+                let e = cv.epilogue(n, 0);
+                // SAFETY: as above; image `n` of the output is written by this unit's
+                // thread only in this block's tiles.
+                unsafe {
+                    let image = dst.get().add(n * cout * cv.ohw);
+                    output_for(isa, m, &g, t, &e, image);
+                }
+            }
+        });
+    });
+}
+
+/// [`split_plane`] with the widest vectors `isa` has.
+fn split_for(isa: Isa, x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+        // SAFETY: the caller checked that `isa` runs here.
+        return unsafe { split_avx2(x, hw, pad, g, out) };
+    }
+    let _ = isa;
+    split_plane::<Scalar>(x, hw, pad, g, out)
+}
+
+/// [`split_plane`] on AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn split_avx2(x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32]) {
+    split_plane::<super::simd::Avx2>(x, hw, pad, g, out)
+}
+
+/// Writes one input plane (`[h, w]`) into `rows` rows of `out` zero-padded by
+/// `pad = [top, left]` (`out` comes zeroed, and only the input's places are written),
+/// each split into its even and then its odd columns of `half` elements.
+#[inline(always)]
+fn split_plane<S: PhaseOps>(x: &[f32], [h, w]: [usize; 2], [top, left]: [usize; 2], g: &Grid, out: &mut [f32]) {
+    assert!(x.len() >= h * w && out.len() >= g.rows * 2 * g.half && left + w <= 2 * g.half);
+    let pairs = w / 2;
+    for iy in 0..h.min(g.rows.saturating_sub(top)) {
+        let row = &mut out[(iy + top) * 2 * g.half..][..2 * g.half];
+        // Input column `ix` is padded column `ix + left`: phase `(ix + left) % 2`, at
+        // `(ix + left) / 2`.
+        let even = (left % 2) * g.half + left / 2;
+        let odd = ((left + 1) % 2) * g.half + left.div_ceil(2);
+        let src = &x[iy * w..][..w];
+        // SAFETY: `2 * pairs <= w` inputs; each phase run ends by `half` (since
+        // `left + w <= 2 * half`), so the two runs lie in disjoint halves of `row`.
+        unsafe {
+            S::split2(
+                src.as_ptr(),
+                pairs,
+                row.as_mut_ptr().add(even),
+                row.as_mut_ptr().add(odd),
+            )
+        };
+        if w % 2 == 1 {
+            row[even + pairs] = src[w - 1];
+        }
+    }
+}
+
+/// [`input_tiles`] with the widest vectors `isa` has.
+///
+/// # Safety
+///
+/// `isa` must be available.
+unsafe fn input_for(isa: Isa, xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+        return input_avx2(xs, g, t, v);
+    }
+    let _ = isa;
+    input_tiles::<Scalar>(xs, g, t, v)
+}
+
+/// [`input_tiles`] on AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn input_avx2(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
+    input_tiles::<super::simd::Avx2>(xs, g, t, v)
+}
+
+/// Writes `V = Bᵀ d B` of the tiles `t` of every input channel into `v`, position `ξ`'s
+/// matrix in packed B panels: tile `t.start + q * nr + l`, channel `ci` at
+/// `ξ * v_len + q * cin * nr + ci * nr + l`. Vectors run across the tiles of a tile row.
+#[inline(always)]
+unsafe fn input_tiles<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
+    let vp = v.as_mut_ptr();
+    for ci in 0..g.cin {
+        let plane = xs[ci * g.plane()..][..g.plane()].as_ptr();
+        let mut tile = t.start;
+        while tile < t.end {
+            let (ty, tx) = (tile / g.tw, tile % g.tw);
+            let n = S::LANES.min(g.tw - tx).min(t.end - tile);
+            let lane0 = tile - t.start;
+            let (q, l) = (lane0 / g.nr, lane0 % g.nr);
+            let dst = vp.add(q * g.cin * g.nr + ci * g.nr + l);
+            // Row `i` of the patches of consecutive tiles: its columns 0 to 3 are the even
+            // columns from `tx`, the odd from `tx`, the even from `tx + 1`, the odd from
+            // `tx + 1` of input row `2 * ty + i`. One column `j` of `Bᵀ d B` at a time
+            // (each row's column transform, then the row transform), which keeps few
+            // vectors live.
+            // (No closures here: they would not inherit this function's target features.)
+            let mut even = [plane; 4];
+            for (i, e) in even.iter_mut().enumerate() {
+                *e = plane.add((2 * ty + i) * 2 * g.half + tx);
+            }
+            for j in 0..4 {
+                let mut c = [S::zero(); 4];
+                for (ci_, &e) in c.iter_mut().zip(&even) {
+                    let o = e.add(g.half);
+                    *ci_ = match j {
+                        0 => S::sub(S::load(e), S::load(e.add(1))),
+                        1 => S::add(S::load(o), S::load(e.add(1))),
+                        2 => S::sub(S::load(e.add(1)), S::load(o)),
+                        _ => S::sub(S::load(o), S::load(o.add(1))),
+                    };
+                }
+                let col = [
+                    S::sub(c[0], c[2]),
+                    S::add(c[1], c[2]),
+                    S::sub(c[2], c[1]),
+                    S::sub(c[1], c[3]),
+                ];
+                for (i, &val) in col.iter().enumerate() {
+                    store_lanes::<S>(dst.add((i * 4 + j) * g.v_len()), g, l, n, val);
+                }
+            }
+            tile += n;
+        }
+    }
+}
+
+/// Stores the first `n` lanes of `val` at `dst`, lane `l` of a packed panel of one
+/// channel; lanes past the panel go on in the next panel (`cin * nr` further on, less
+/// `l`).
+#[inline(always)]
+unsafe fn store_lanes<S: Simd>(dst: *mut f32, g: &Grid, l: usize, n: usize, val: S::V) {
+    let room = g.nr - l;
+    if n <= room {
+        put::<S>(dst, n, val);
+        return;
+    }
+    let mut tmp = [0.0f32; 16];
+    S::store(tmp.as_mut_ptr(), val);
+    std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, room);
+    std::ptr::copy_nonoverlapping(tmp.as_ptr().add(room), dst.add(g.cin * g.nr - l), n - room);
+}
+
+/// [`output_tiles`] with the widest vectors `isa` has.
+///
+/// # Safety
+///
+/// As [`output_tiles`]; `isa` must be available.
+unsafe fn output_for(isa: Isa, m: &[f32], g: &Grid, t: std::ops::Range<usize>, e: &EpiRaw, out: *mut f32) {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+        return output_avx2(m, g, t, e, out);
+    }
+    let _ = isa;
+    output_tiles::<Scalar>(m, g, t, e, out)
+}
+
+/// [`output_tiles`] on AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn output_avx2(m: &[f32], g: &Grid, t: std::ops::Range<usize>, e: &EpiRaw, out: *mut f32) {
+    output_tiles::<super::simd::Avx2>(m, g, t, e, out)
+}
+
+/// Writes `Y = Aᵀ M A` of the tiles `t` of every output channel, through the epilogue
+/// `e` (row = output channel, column = position in the plane), into the image `out`.
+///
+/// # Safety
+///
+/// `out` must be the image's `[cout, oh, ow]` output, not written by another thread in
+/// these tiles; `e` must be the image's epilogue.
+#[inline(always)]
+unsafe fn output_tiles<S: Simd>(m: &[f32], g: &Grid, t: std::ops::Range<usize>, e: &EpiRaw, out: *mut f32) {
+    let ohw = g.oh * g.ow;
+    let identity = e.is_identity();
+    for co in 0..g.cout {
+        let mut tile = t.start;
+        while tile < t.end {
+            let (ty, tx) = (tile / g.tw, tile % g.tw);
+            let n = S::LANES.min(g.tw - tx).min(t.end - tile);
+            let at = m.as_ptr().add(co * g.block + tile - t.start);
+            // `Aᵀ M`, one column at a time: `s[0] = m0 + m1 + m2`, `s[1] = m1 - m2 - m3`
+            // over the rows of `M`.
+            let (mut s0, mut s1) = ([S::zero(); 4], [S::zero(); 4]);
+            for (j, (a, b)) in s0.iter_mut().zip(&mut s1).enumerate() {
+                let mut m = [S::zero(); 4];
+                for (i, slot) in m.iter_mut().enumerate() {
+                    *slot = S::load(at.add((i * 4 + j) * g.m_len()));
+                }
+                *a = S::add(S::add(m[0], m[1]), m[2]);
+                *b = S::sub(S::sub(m[1], m[2]), m[3]);
+            }
+            let s = [s0, s1];
+            for (i, si) in s.iter().enumerate() {
+                let oy = 2 * ty + i;
+                if oy >= g.oh {
+                    break;
+                }
+                let (lo, hi) = S::zip(S::add(S::add(si[0], si[1]), si[2]), S::sub(S::sub(si[1], si[2]), si[3]));
+                let ox = 2 * tx;
+                let count = (2 * n).min(g.ow - ox);
+                let mut c = 0;
+                while c < count {
+                    let len = S::LANES.min(count - c);
+                    let pos = oy * g.ow + ox + c;
+                    let mut val = if c == 0 { lo } else { hi };
+                    if !identity {
+                        val = epilogue_vec::<S>(e, val, co, pos, len);
+                    }
+                    put::<S>(out.add(co * ohw + pos), len, val);
+                    c += len;
+                }
+            }
+            tile += n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{conv2d_packed_f32, Activation, Conv2dParams, ConvFusion, Isa, Mode, PackedConvWeights};
+    use crate::reference::eval_op;
+    use crate::test_values::values;
+    use lightos_ir::op::{ConvAttrs, Padding};
+    use lightos_ir::{Op, Tensor};
+
+    /// The reference convolution of `x` and `w` (with `bias`) for `p` with explicit `pads`.
+    fn reference(p: &Conv2dParams, pads: [usize; 4], x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+        let attrs = ConvAttrs {
+            kernel: vec![3, 3],
+            strides: vec![1, 1],
+            dilations: vec![1, 1],
+            padding: Padding::Explicit(pads.to_vec()),
+            group: 1,
+        };
+        let xt = Tensor::from_vec(vec![p.batch, p.in_channels, p.in_h, p.in_w], x.to_vec()).unwrap();
+        let wt = Tensor::from_vec(p.weight_dims().unwrap().to_vec(), w.to_vec()).unwrap();
+        let bt = bias.map(|b| Tensor::from_vec(vec![b.len()], b.to_vec()).unwrap());
+        let out = eval_op(&Op::Conv(attrs), &[Some(&xt), Some(&wt), bt.as_ref()]).unwrap();
+        out[0].as_slice::<f32>().unwrap().to_vec()
+    }
+
+    /// Fast-mode convolutions whose packed weights take the Winograd path agree with the
+    /// reference within the rounding error of a reordered sum (relative to the sum of the
+    /// terms' magnitudes), with the fused bias, residual and activation; odd and even
+    /// sizes, several tile blocks, asymmetric and no padding, a batch; and give the same
+    /// bits on 1, 2 and 3 threads.
+    #[test]
+    fn winograd_matches_the_reference_within_rounding() {
+        /// `(batch, cin, cout, h, w, pads [top, left, bottom, right])`.
+        type Case = (usize, usize, usize, usize, usize, [usize; 4]);
+        let cases: &[Case] = &[
+            (1, 8, 8, 6, 6, [1, 1, 1, 1]),
+            (2, 9, 13, 7, 5, [1, 1, 1, 1]),
+            (1, 16, 8, 11, 9, [0, 0, 0, 0]),
+            (1, 8, 10, 5, 8, [2, 1, 0, 2]),
+            (1, 32, 24, 23, 21, [1, 1, 1, 1]),
+            (1, 8, 9, 3, 3, [1, 1, 1, 1]),
+        ];
+        for (seed, &(batch, cin, cout, h, w, pads)) in cases.iter().enumerate() {
+            let mut p = Conv2dParams::new(batch, cin, [h, w], cout, [3, 3]);
+            p.padding = Padding::Explicit(pads.to_vec());
+            let seed = seed as u64 * 10;
+            let x = values(seed + 1, batch * cin * h * w);
+            let wt = values(seed + 2, cout * cin * 9);
+            let bias = values(seed + 3, cout);
+            let conv = reference(&p, pads, &x, &wt, Some(&bias));
+            let abs_x: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+            let abs_w: Vec<f32> = wt.iter().map(|v| v.abs()).collect();
+            let scale = reference(&p, pads, &abs_x, &abs_w, None);
+            let res = values(seed + 4, conv.len());
+            let fusion = ConvFusion {
+                residual: Some(&res),
+                residual_after_activation: false,
+                activation: Activation::Relu,
+                stages: &[],
+            };
+            for isa in Isa::available() {
+                let packed = PackedConvWeights::new(isa, Mode::Fast, &p, &wt).unwrap();
+                assert!(packed.winograd.is_some(), "case {seed}: no Winograd weights");
+                let mut first: Option<Vec<f32>> = None;
+                for threads in [1, 2, 3] {
+                    let mut out = vec![0.0f32; conv.len()];
+                    conv2d_packed_f32(
+                        isa,
+                        Mode::Fast,
+                        threads,
+                        &p,
+                        &x,
+                        &wt,
+                        &packed,
+                        Some(&bias),
+                        &fusion,
+                        &mut out,
+                    )
+                    .unwrap();
+                    for (i, &got) in out.iter().enumerate() {
+                        let want = (conv[i] + res[i]).max(0.0);
+                        let tol = 1e-5 * (scale[i] + bias[i / (conv.len() / batch / cout) % cout].abs() + res[i].abs());
+                        assert!(
+                            (got - want).abs() <= tol + 1e-6,
+                            "case {seed} {isa:?} t{threads} element {i}: {got} vs {want} (tolerance {tol})"
+                        );
+                    }
+                    match &first {
+                        None => first = Some(out),
+                        Some(f) => assert!(
+                            f.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()),
+                            "case {seed} {isa:?}: {threads} threads change the bits"
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Strict mode, non-finite weights and other geometries never make Winograd weights.
+    #[test]
+    fn winograd_is_only_for_fast_mode_with_finite_weights() {
+        let isa = Isa::detect();
+        let mut p = Conv2dParams::new(1, 8, [6, 6], 8, [3, 3]);
+        let w = values(7, 8 * 8 * 9);
+        assert!(PackedConvWeights::new(isa, Mode::Fast, &p, &w)
+            .unwrap()
+            .winograd
+            .is_some());
+        assert!(PackedConvWeights::new(isa, Mode::Strict, &p, &w)
+            .unwrap()
+            .winograd
+            .is_none());
+        let mut inf = w.clone();
+        inf[5] = f32::INFINITY;
+        assert!(PackedConvWeights::new(isa, Mode::Fast, &p, &inf)
+            .unwrap()
+            .winograd
+            .is_none());
+        p.strides = [2, 2];
+        assert!(PackedConvWeights::new(isa, Mode::Fast, &p, &w)
+            .unwrap()
+            .winograd
+            .is_none());
+    }
+}
