@@ -1,6 +1,6 @@
 """Runs ONNX Runtime and `lightos-cc bench` side by side on this machine.
 
-Usage: python3 bench/compare.py [--iters N] [--threads 1,2] [--refs DIR]
+Usage: python3 bench/compare.py [--iters N] [--rounds R] [--threads 1,2] [--refs DIR]
 
 For the fixture models and the nine `light_*` models (copied by
 scripts/gen_model_refs.py into DIR, default target/model-refs-*), at each thread count,
@@ -10,6 +10,11 @@ fusion pass, the kernel counts before and after fusion (from `lightos-cc inspect
 ratio fused LightOS / ONNX Runtime, the speed-up fusion gives, and fused LightOS's
 GFLOP/s (multiply-adds of Conv, ConvTranspose, Gemm and MatMul counted as 2 flops), then
 the geometric means of the ratios.
+
+This machine's speed swings by up to 1.5x from one second to the next, so each model is
+timed in R rounds (default 3) that alternate ONNX Runtime, unfused and fused LightOS;
+each figure is the fastest round's median, so all three are read at the machine's
+quieter moments rather than one at a good and another at a bad one.
 """
 import re
 import argparse
@@ -110,6 +115,7 @@ def models(refs):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--iters", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", default="1,2")
     p.add_argument("--refs", default=None)
     a = p.parse_args()
@@ -131,11 +137,14 @@ def main():
                 data = [i for i in sess_inputs if i.name not in inits]
                 x = np.load(input_path)
                 feeds = {data[0].name: x}
-                ort_ms = ort_median(model_path, feeds, threads, a.iters)
                 feed = [(data[0].name, input_path)]
                 fused_art = compiled(model_path, work, True)
-                unfused_ms = lightos_median(compiled(model_path, work, False), feed, threads, a.iters)
-                ours_ms = lightos_median(fused_art, feed, threads, a.iters)
+                unfused_art = compiled(model_path, work, False)
+                ort_ms = unfused_ms = ours_ms = math.inf
+                for _ in range(a.rounds):
+                    ort_ms = min(ort_ms, ort_median(model_path, feeds, threads, a.iters))
+                    unfused_ms = min(unfused_ms, lightos_median(unfused_art, feed, threads, a.iters))
+                    ours_ms = min(ours_ms, lightos_median(fused_art, feed, threads, a.iters))
                 before, after = kernel_counts(fused_art)
                 gflops = flops(model_path) / (ours_ms * 1e6)
                 ratio = ours_ms / ort_ms
