@@ -28,7 +28,7 @@ pub(crate) struct Phases {
     /// Output `[oh, ow]`.
     out: [usize; 2],
     /// Width of a phase plane's rows (and of the flat output's rows).
-    wq: usize,
+    pub(crate) wq: usize,
     /// Elements in one phase plane (`hq * wq`).
     area: usize,
     /// Each tap's offset (row-major `ky`, then `kx`) from the flat output position to the

@@ -12,10 +12,11 @@
 //!
 //! Max pooling runs on phase planes padded with negative infinity (see `phase.rs`): every
 //! tap is one contiguous run across the plane's flat output, with the running maxima in
-//! registers. Average pooling runs across each output row. Planes are split across
-//! threads.
+//! registers. Average pooling runs on phase planes padded with +0.0 the same way (a sum
+//! from +0.0 never turns -0.0, and adding +0.0 leaves any other value's bits alone), with
+//! each sum divided in registers; planes with only a few outputs (global pools) sum their
+//! taps for several planes side by side instead. Planes are split across threads.
 
-use super::depthwise::inside;
 use super::gemm::{expect_len, mul};
 use super::isa::Isa;
 use super::phase::{PhaseOps, Phases};
@@ -70,39 +71,6 @@ fn check_pool(
         out.len(),
     )?;
     Ok(planes)
-}
-
-/// Calls `f(cols, taps)` for each in-bounds row tap of output row `oy`, in the
-/// reference's row-major order (`ky`, then `kx`): `cols` are the output columns whose tap
-/// lands inside the input row, `taps` the input values they read, in column order.
-#[inline(always)]
-fn for_each_tap<'a>(
-    win: &PoolWindow,
-    plane: &'a [f32],
-    [h, w]: [usize; 2],
-    oy: usize,
-    mut f: impl FnMut(std::ops::Range<usize>, std::iter::StepBy<std::slice::Iter<'a, f32>>),
-) {
-    let [kh, kw] = win.kernel;
-    let [sh, sw] = win.strides;
-    let [dh, dw] = win.dilations;
-    let ow = win.output[1];
-    for ky in 0..kh {
-        let iy = (oy * sh + ky * dh) as isize - win.pad_begin[0] as isize;
-        if iy < 0 || iy >= h as isize {
-            continue;
-        }
-        let row = &plane[iy as usize * w..][..w];
-        for kx in 0..kw {
-            let off = kx * dw;
-            let cols = inside(ow, sw, off, win.pad_begin[1], w);
-            if cols.is_empty() {
-                continue;
-            }
-            let first = cols.start * sw + off - win.pad_begin[1];
-            f(cols, row[first..].iter().step_by(sw));
-        }
-    }
 }
 
 /// Max pooling of `x` (`[planes, h, w]` as `dims = [n, c, h, w]`) into `out`
@@ -295,7 +263,24 @@ pub fn avg_pool2d_f32(
     count_include_pad: bool,
     out: &mut [f32],
 ) -> Result<(), CpuError> {
+    avg_pool_on(Isa::detect(), threads, x, dims, win, count_include_pad, out)
+}
+
+/// [`avg_pool2d_f32`] with the code compiled for `isa` (which must be available); the
+/// bits do not depend on it.
+fn avg_pool_on(
+    isa: Isa,
+    threads: usize,
+    x: &[f32],
+    dims: [usize; 4],
+    win: &PoolWindow,
+    count_include_pad: bool,
+    out: &mut [f32],
+) -> Result<(), CpuError> {
     let planes = check_pool("average pool", threads, x, dims, win, out)?;
+    if !isa.is_available() {
+        return Err(CpuError::IsaUnavailable(isa));
+    }
     let [_, _, h, w] = dims;
     let [oh, ow] = win.output;
     if out.is_empty() {
@@ -311,34 +296,287 @@ pub fn avg_pool2d_f32(
         (pt + h, pl + w)
     };
     let (row_lo, col_lo) = if count_include_pad { (0, 0) } else { (pt, pl) };
-    // The divisor of each output column and row, the same for every plane.
+    // The divisor of each output, the same for every plane.
     let col_counts: Vec<usize> = (0..ow).map(|ox| taps_between(ox, sw, dw, kw, col_lo, col_hi)).collect();
     let row_counts: Vec<usize> = (0..oh).map(|oy| taps_between(oy, sh, dh, kh, row_lo, row_hi)).collect();
+    let counts: Vec<f32> = row_counts
+        .iter()
+        .flat_map(|&r| col_counts.iter().map(move |&c| (r * c) as f32))
+        .collect();
     let parts = threads::split(planes, threads.min(out.len().div_ceil(1 << 12)));
     let dst = SharedOut(out.as_mut_ptr());
-    let mut rows = vec![Vec::<f32>::new(); parts.len()];
-    threads::run_parts(&parts, &mut rows, |part, acc| {
-        acc.resize(ow, 0.0);
-        for plane in part {
-            let xs = &x[plane * h * w..][..h * w];
-            for (oy, &rows_in) in row_counts.iter().enumerate() {
-                acc.fill(0.0);
-                for_each_tap(win, xs, [h, w], oy, |cols, taps| {
-                    for (a, &v) in acc[cols].iter_mut().zip(taps) {
-                        *a += v;
-                    }
-                });
-                for (a, &cc) in acc.iter_mut().zip(&col_counts) {
-                    *a /= (rows_in * cc) as f32;
-                }
-                // SAFETY: the row lies inside `out`, in the plane only this thread writes.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(acc.as_ptr(), dst.get().add((plane * oh + oy) * ow), ow);
-                }
-            }
-        }
+    let mut bufs = vec![AvgBufs::default(); parts.len()];
+    threads::run_parts(&parts, &mut bufs, |part, buf| {
+        // SAFETY: `isa` is available; each part writes only its own planes of `out`,
+        // whose size `check_pool` checked.
+        unsafe { avg_planes_for(isa, win, [h, w], &counts, part, x, dst, buf) }
     });
     Ok(())
+}
+
+/// One thread's scratch for average pooling.
+#[derive(Clone, Default)]
+struct AvgBufs {
+    /// The phases of a plane (see `phase.rs`).
+    phases: Vec<f32>,
+    /// The flat output of a plane (rows of the phases' width).
+    res: Vec<f32>,
+    /// Each flat output position's divisor (1 in the scratch columns).
+    div: Vec<f32>,
+}
+
+/// At most this many outputs per plane take [`avg_plane_groups`] rather than phase planes.
+const FEW_OUTPUTS: usize = 8;
+
+/// [`avg_planes`] with the widest vectors `isa` allows.
+///
+/// # Safety
+///
+/// As [`avg_planes`]; `isa` must be available.
+#[allow(clippy::too_many_arguments)]
+unsafe fn avg_planes_for(
+    isa: Isa,
+    win: &PoolWindow,
+    hw: [usize; 2],
+    counts: &[f32],
+    part: std::ops::Range<usize>,
+    x: &[f32],
+    dst: SharedOut,
+    buf: &mut AvgBufs,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+        return avg_planes_avx2(win, hw, counts, part, x, dst, buf);
+    }
+    let _ = isa;
+    avg_planes::<Scalar>(win, hw, counts, part, x, dst, buf)
+}
+
+/// [`avg_planes`] compiled for AVX2.
+///
+/// # Safety
+///
+/// As [`avg_planes`]; the CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn avg_planes_avx2(
+    win: &PoolWindow,
+    hw: [usize; 2],
+    counts: &[f32],
+    part: std::ops::Range<usize>,
+    x: &[f32],
+    dst: SharedOut,
+    buf: &mut AvgBufs,
+) {
+    avg_planes::<super::simd::Avx2>(win, hw, counts, part, x, dst, buf)
+}
+
+/// Average-pools the planes `part` of `x` (each `h x w`) into `dst`, dividing output `o`
+/// of each plane by `counts[o]`.
+///
+/// Each plane is split into its phases padded with +0.0 (see `phase.rs`): a sum that
+/// starts at +0.0 never becomes -0.0 when rounding to nearest, and adding +0.0 to any
+/// other value (an infinity or a NaN too) leaves its bits alone, so each output is the
+/// sum of its in-bounds taps alone, in row-major order; then every tap is one contiguous
+/// run across the plane's flat output, kept in registers from the first tap to the
+/// division. Planes with few outputs go to [`avg_plane_groups`] instead.
+///
+/// # Safety
+///
+/// `dst` must point at the whole output (`[planes, oh, ow]`), and no other thread may
+/// write these planes.
+#[inline(always)]
+unsafe fn avg_planes<S: PhaseOps>(
+    win: &PoolWindow,
+    [h, w]: [usize; 2],
+    counts: &[f32],
+    part: std::ops::Range<usize>,
+    x: &[f32],
+    dst: SharedOut,
+    buf: &mut AvgBufs,
+) {
+    let [oh, ow] = win.output;
+    if oh * ow <= FEW_OUTPUTS {
+        return avg_plane_groups(win, [h, w], counts, part, x, dst);
+    }
+    let ph = Phases::new(
+        [h, w],
+        win.pad_begin,
+        win.kernel,
+        win.strides,
+        win.dilations,
+        win.output,
+        S::LANES,
+    );
+    let AvgBufs { phases, res, div } = buf;
+    ph.prepare(0.0, S::LANES, phases, res);
+    div.clear();
+    div.resize(ph.span, 1.0);
+    for (oy, row) in counts.chunks_exact(ow).enumerate() {
+        let at = oy * ph.wq;
+        div[at..at + ow].copy_from_slice(row);
+    }
+    for plane in part {
+        let xs = &x[plane * h * w..][..h * w];
+        ph.load::<S>(xs, phases);
+        // Two NaNs meet in an add only where the input holds NaNs; then every add keeps
+        // a NaN sum as it is, as the reference's `sum + v` does (its first operand).
+        if has_nan(xs) {
+            avg_runs::<S, true>(&ph.offsets, phases, div, &mut res[..ph.span]);
+        } else {
+            avg_runs::<S, false>(&ph.offsets, phases, div, &mut res[..ph.span]);
+        }
+        // The plane lies inside `out`, and only this thread writes it.
+        ph.compact::<S>(res, dst.get().add(plane * oh * ow));
+    }
+}
+
+/// `res[q] = (sum over taps t of phases[offsets[t] + q]) / div[q]` for the whole of
+/// `res` (a multiple of `S::LANES` long, as `div`), taps in order from +0.0; `NAN`
+/// keeps a NaN sum's bits (see [`add_tap`]).
+#[inline(always)]
+unsafe fn avg_runs<S: PhaseOps, const NAN: bool>(offsets: &[usize], phases: &[f32], div: &[f32], res: &mut [f32]) {
+    let l = S::LANES;
+    let span = res.len();
+    debug_assert!(span.is_multiple_of(l) && div.len() == span);
+    debug_assert!(offsets.iter().all(|&o| o + span <= phases.len()));
+    let (src, d, out) = (phases.as_ptr(), div.as_ptr(), res.as_mut_ptr());
+    let mut q = 0;
+    while q + 4 * l <= span {
+        let mut s = [S::zero(); 4];
+        for &o in offsets {
+            let p = src.add(o + q);
+            for (i, si) in s.iter_mut().enumerate() {
+                *si = add_tap::<S, NAN>(*si, S::load(p.add(i * l)));
+            }
+        }
+        for (i, &si) in s.iter().enumerate() {
+            S::store(out.add(q + i * l), S::div(si, S::load(d.add(q + i * l))));
+        }
+        q += 4 * l;
+    }
+    while q < span {
+        let mut s = S::zero();
+        for &o in offsets {
+            s = add_tap::<S, NAN>(s, S::load(src.add(o + q)));
+        }
+        S::store(out.add(q), S::div(s, S::load(d.add(q))));
+        q += l;
+    }
+}
+
+/// The running sum `s` after tap `v`: `s + v`, rounded. With `NAN`, a NaN `s` stays as
+/// it is: the reference's `sum + v` gives its first operand's NaN when both are NaN, but
+/// the compiler may swap an add's operands, so the choice is made explicit. (A NaN sum
+/// comes from an add, so it is already quiet, as the add would make it.)
+#[inline(always)]
+unsafe fn add_tap<S: PhaseOps, const NAN: bool>(s: S::V, v: S::V) -> S::V {
+    let r = S::add(s, v);
+    if NAN {
+        S::select(S::nan(s), s, r)
+    } else {
+        r
+    }
+}
+
+/// Planes pooled together in [`avg_plane_groups`].
+const GROUP: usize = 8;
+
+/// Average-pools the planes `part` of `x` into `dst` when each has few outputs (global
+/// pools and the like), where a plane's sums are short chains of dependent adds: each
+/// output's in-bounds taps (row-major) are listed once, then summed for [`GROUP`] planes
+/// side by side, each from +0.0 in that order, and divided by `counts[o]`.
+///
+/// # Safety
+///
+/// As [`avg_planes`].
+#[inline(always)]
+unsafe fn avg_plane_groups(
+    win: &PoolWindow,
+    [h, w]: [usize; 2],
+    counts: &[f32],
+    part: std::ops::Range<usize>,
+    x: &[f32],
+    dst: SharedOut,
+) {
+    let [oh, ow] = win.output;
+    let [kh, kw] = win.kernel;
+    let [sh, sw] = win.strides;
+    let [dh, dw] = win.dilations;
+    let [pt, pl] = win.pad_begin;
+    // Each output's in-bounds taps, as indices into a plane, and where its list ends.
+    let (mut taps, mut ends) = (Vec::new(), Vec::with_capacity(oh * ow));
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for ky in 0..kh {
+                let Some(iy) = (oy * sh + ky * dh).checked_sub(pt).filter(|&r| r < h) else {
+                    continue;
+                };
+                for kx in 0..kw {
+                    if let Some(ix) = (ox * sw + kx * dw).checked_sub(pl).filter(|&c| c < w) {
+                        taps.push(iy * w + ix);
+                    }
+                }
+            }
+            ends.push(taps.len());
+        }
+    }
+    let hw = h * w;
+    let out = dst.get();
+    let mut plane = part.start;
+    while plane < part.end {
+        let n = GROUP.min(part.end - plane);
+        let xs = &x[plane * hw..(plane + n) * hw];
+        if has_nan(xs) {
+            avg_group::<true>(xs, hw, n, &taps, &ends, counts, out.add(plane * oh * ow));
+        } else {
+            avg_group::<false>(xs, hw, n, &taps, &ends, counts, out.add(plane * oh * ow));
+        }
+        plane += n;
+    }
+}
+
+/// Average-pools the `n` (at most [`GROUP`]) planes `xs` (each `hw` long) into `out`
+/// (each `counts.len()` long): output `o` sums the plane's elements
+/// `taps[ends[o - 1]..ends[o]]` in order from +0.0 (`NAN` keeping a NaN sum's bits, as
+/// [`add_tap`]) and divides by `counts[o]`.
+///
+/// # Safety
+///
+/// `out` must be valid for `n * counts.len()` writes, and nothing else may use them.
+#[inline(always)]
+unsafe fn avg_group<const NAN: bool>(
+    xs: &[f32],
+    hw: usize,
+    n: usize,
+    taps: &[usize],
+    ends: &[usize],
+    counts: &[f32],
+    out: *mut f32,
+) {
+    let per = counts.len();
+    let step = |s: f32, v: f32| add_tap::<Scalar, NAN>(s, v);
+    let mut start = 0;
+    for (o, &end) in ends.iter().enumerate() {
+        let list = &taps[start..end];
+        start = end;
+        if n == GROUP {
+            let mut s = [0.0f32; GROUP];
+            for &t in list {
+                for (p, sp) in s.iter_mut().enumerate() {
+                    *sp = step(*sp, xs[p * hw + t]);
+                }
+            }
+            for (p, &sp) in s.iter().enumerate() {
+                *out.add(p * per + o) = sp / counts[o];
+            }
+        } else {
+            for p in 0..n {
+                let s = list.iter().fold(0.0f32, |s, &t| step(s, xs[p * hw + t]));
+                *out.add(p * per + o) = s / counts[o];
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -511,6 +749,105 @@ mod tests {
                         got, want,
                         "kernel {kernel:?} stride {stride} pads {pads:?} include {count_include_pad}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The phase-plane (and few-output) average pool against the reference, bit for bit,
+    /// on every available instruction set and 1 to 3 threads, with and without
+    /// `count_include_pad`: strides 1, 2 and 3, odd and even widths, rows shorter than a
+    /// vector and longer than four, pads, dilations, `ceil_mode` windows past the padding,
+    /// global pools, and inputs with NaNs (of several payloads, signalling ones and two in
+    /// one window among them), infinities of both signs in one window, and signed zeros
+    /// (windows whose only in-bounds values are -0.0 among them).
+    #[test]
+    fn phase_avg_pool_matches_the_reference_bits() {
+        // (h, w, kernel, stride, dilations, pads [t, l, b, r], ceil_mode)
+        type Case = ([usize; 2], [usize; 2], usize, [usize; 2], [usize; 4], bool);
+        let cases: &[Case] = &[
+            ([56, 56], [3, 3], 2, [1, 1], [1, 1, 1, 1], false),
+            ([28, 28], [3, 3], 2, [1, 1], [1, 1, 1, 1], false),
+            ([14, 14], [3, 3], 2, [1, 1], [1, 1, 1, 1], true),
+            ([7, 7], [7, 7], 1, [1, 1], [0, 0, 0, 0], false),
+            ([9, 9], [7, 7], 2, [1, 1], [1, 1, 1, 1], true),
+            ([27, 27], [3, 3], 2, [1, 1], [0, 0, 0, 0], true),
+            ([9, 10], [3, 3], 1, [1, 1], [1, 1, 1, 1], false),
+            ([5, 6], [2, 2], 2, [1, 1], [0, 0, 0, 0], true),
+            ([7, 7], [3, 3], 3, [1, 1], [1, 1, 1, 1], true),
+            ([11, 40], [3, 2], 3, [2, 1], [1, 2, 0, 1], true),
+            ([4, 3], [3, 3], 2, [1, 1], [1, 1, 1, 1], true),
+            ([13, 71], [2, 3], 2, [2, 2], [1, 0, 0, 1], true),
+            ([1, 1], [1, 1], 1, [1, 1], [0, 0, 0, 0], false),
+            ([6, 33], [1, 4], 1, [1, 3], [0, 2, 0, 2], false),
+            ([3, 5], [5, 5], 3, [1, 1], [2, 2, 2, 2], true),
+        ];
+        let special = [f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 0.0, -0.0];
+        for (ci, &([h, w], kernel, stride, dil, pads, ceil_mode)) in cases.iter().enumerate() {
+            // Enough planes for whole groups of the few-output path and a remainder.
+            let (n, c) = (2, 9);
+            let plane = h * w;
+            let base: Vec<f32> = (0..n * c * plane)
+                .map(|i| match i % 13 {
+                    3 | 8 => special[(i / 13) % special.len()],
+                    _ => ((i * 37 % 23) as f32 - 11.0) * 0.37 + (i % 5) as f32 * 1e-3,
+                })
+                .collect();
+            let mut special_x = base.clone();
+            for (k, bits) in [0x7fc0_0001u32, 0xffc0_0002, 0x7fa0_0003, 0x7fc0_0000, 0xff80_0005]
+                .into_iter()
+                .enumerate()
+            {
+                // The first element of a plane (a first tap), neighbours (two NaNs in
+                // one window), and others spread out.
+                let at = [0, 1, plane / 2 + 1, plane + w.min(3) - 1, 2 * plane + (plane * 2) / 3][k];
+                if at < special_x.len() {
+                    special_x[at] = f32::from_bits(bits);
+                }
+            }
+            // Opposite infinities in one window of plane 3; plane 4 all -0.0.
+            if plane >= 2 {
+                special_x[3 * plane] = f32::INFINITY;
+                special_x[3 * plane + 1] = f32::NEG_INFINITY;
+            }
+            special_x[4 * plane..5 * plane].fill(-0.0);
+            for x in [&base, &special_x] {
+                for count_include_pad in [false, true] {
+                    let attrs = PoolAttrs {
+                        kind: PoolKind::Average { count_include_pad },
+                        kernel: kernel.to_vec(),
+                        strides: vec![stride, stride],
+                        dilations: dil.to_vec(),
+                        padding: Padding::Explicit(pads.to_vec()),
+                        ceil_mode,
+                    };
+                    let t = Tensor::from_vec(vec![n, c, h, w], x.clone()).unwrap();
+                    let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
+                    let d = want[0].dims().to_vec();
+                    let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+                    let win = PoolWindow {
+                        kernel,
+                        strides: [stride, stride],
+                        dilations: dil,
+                        pad_begin: [pads[0], pads[1]],
+                        pad_end: [pads[2], pads[3]],
+                        output: [d[2], d[3]],
+                    };
+                    for isa in Isa::available() {
+                        for threads in [1, 2, 3] {
+                            let mut out = vec![0.0f32; d.iter().product()];
+                            avg_pool_on(isa, threads, x, [n, c, h, w], &win, count_include_pad, &mut out).unwrap();
+                            let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
+                            let first = got.iter().zip(&want).position(|(g, w)| g != w);
+                            assert!(
+                                first.is_none(),
+                                "case {ci} include {count_include_pad} on {isa:?} t{threads}: output {first:?} \
+                                 of {d:?} is {:#x}, not {:#x}",
+                                got[first.unwrap()],
+                                want[first.unwrap()]
+                            );
+                        }
+                    }
                 }
             }
         }
