@@ -43,6 +43,31 @@ const SKEW: usize = 32;
 /// Bytes of transformed input and products one block may hold, at least.
 const BLOCK_BYTES: usize = 1 << 20;
 
+thread_local! {
+    /// The calling thread's split input, kept between calls.
+    static SPLIT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Each thread's transformed input and products of a block, kept between calls.
+    static BLOCKS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's scratch `key`, at least `len` elements long (grown with
+/// zeros; what earlier calls left stays), or on a fresh buffer if it is in use.
+fn with_scratch<R>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            f(&mut buf[..len])
+        }
+        Err(_) => f(&mut vec![0.0f32; len]),
+    })
+}
+
 /// The transformed weights `U = G g Gᵀ` of every output and input channel pair, packed as
 /// the A panels of the 16 position GEMMs, one position after the other.
 #[derive(Clone, Debug)]
@@ -194,10 +219,10 @@ pub(crate) fn conv(
     let split_parts = threads::split(planes, threads);
     let parts = threads::split(p.batch * blocks, threads);
     let dst = SharedOut(out.as_mut_ptr());
-    threads::with_buffers(1 + parts.len(), |bufs| {
-        let (xs, work) = bufs.split_at_mut(1);
-        let xs = &mut xs[0];
-        xs.resize(planes * g.plane(), 0.0);
+    // The split input and each thread's blocks live in per-thread scratch that is kept
+    // between calls: the split writes every element, padding included, and a block's
+    // garbage lanes (past its last tile) are never stored, so nothing is zeroed first.
+    with_scratch(&SPLIT, planes * g.plane(), |xs| {
         let split_dst = SharedOut(xs.as_mut_ptr());
         let mut none = vec![(); split_parts.len()];
         threads::run_parts(&split_parts, &mut none, |part, _| {
@@ -215,40 +240,42 @@ pub(crate) fn conv(
             }
         });
         let xs = &xs[..];
-        threads::run_parts(&parts, work, |part, buf| {
-            buf.resize(POSITIONS * (g.v_len() + g.m_len()), 0.0);
-            let (v, m) = buf.split_at_mut(POSITIONS * g.v_len());
-            let mut unused = Vec::new();
-            for unit in part {
-                let (n, b) = (unit / blocks, unit % blocks);
-                let t = b * block..((b + 1) * block).min(tiles);
-                let xn = &xs[n * cin * g.plane()..][..cin * g.plane()];
-                // SAFETY: `isa` was checked available by the caller; `v` holds a block.
-                unsafe { input_for(isa, xn, &g, t.clone(), v) };
-                for xi in 0..POSITIONS {
-                    let pr = Problem {
-                        k: cin,
-                        packed_a: &u.data[xi * u.per_position..][..u.per_position],
-                        b: BSource::Panels {
-                            data: &v[xi * g.v_len()..][..g.v_len()],
+        let mut units = vec![(); parts.len()];
+        threads::run_parts(&parts, &mut units, |part, _| {
+            with_scratch(&BLOCKS, POSITIONS * (g.v_len() + g.m_len()), |buf| {
+                let (v, m) = buf.split_at_mut(POSITIONS * g.v_len());
+                let mut unused = Vec::new();
+                for unit in part {
+                    let (n, b) = (unit / blocks, unit % blocks);
+                    let t = b * block..((b + 1) * block).min(tiles);
+                    let xn = &xs[n * cin * g.plane()..][..cin * g.plane()];
+                    // SAFETY: `isa` was checked available by the caller; `v` holds a block.
+                    unsafe { input_for(isa, xn, &g, t.clone(), v) };
+                    for xi in 0..POSITIONS {
+                        let pr = Problem {
                             k: cin,
-                        },
-                        c: m[xi * g.m_len()..].as_mut_ptr(),
-                        ldc: block,
-                        epi: EpiRaw::IDENTITY,
-                    };
-                    // SAFETY: the kernels run here; `M_ξ` is `cout x block`, and the
-                    // packed `U_ξ` and `V_ξ` hold `cin` rows.
-                    unsafe { run_region(ks, &pr, 0..cout, 0..t.len(), &mut unused) };
+                            packed_a: &u.data[xi * u.per_position..][..u.per_position],
+                            b: BSource::Panels {
+                                data: &v[xi * g.v_len()..][..g.v_len()],
+                                k: cin,
+                            },
+                            c: m[xi * g.m_len()..].as_mut_ptr(),
+                            ldc: block,
+                            epi: EpiRaw::IDENTITY,
+                        };
+                        // SAFETY: the kernels run here; `M_ξ` is `cout x block`, and the
+                        // packed `U_ξ` and `V_ξ` hold `cin` rows.
+                        unsafe { run_region(ks, &pr, 0..cout, 0..t.len(), &mut unused) };
+                    }
+                    let e = cv.epilogue(n, 0);
+                    // SAFETY: as above; image `n` of the output is written by this unit's
+                    // thread only in this block's tiles.
+                    unsafe {
+                        let image = dst.get().add(n * cout * cv.ohw);
+                        output_for(isa, m, &g, t, &e, image);
+                    }
                 }
-                let e = cv.epilogue(n, 0);
-                // SAFETY: as above; image `n` of the output is written by this unit's
-                // thread only in this block's tiles.
-                unsafe {
-                    let image = dst.get().add(n * cout * cv.ohw);
-                    output_for(isa, m, &g, t, &e, image);
-                }
-            }
+            });
         });
     });
 }
@@ -272,31 +299,42 @@ unsafe fn split_avx2(x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: 
 }
 
 /// Writes one input plane (`[h, w]`) into `rows` rows of `out` zero-padded by
-/// `pad = [top, left]` (`out` comes zeroed, and only the input's places are written),
-/// each split into its even and then its odd columns of `half` elements.
+/// `pad = [top, left]`, each split into its even and then its odd columns of `half`
+/// elements; every element of `out` is written.
 #[inline(always)]
 fn split_plane<S: PhaseOps>(x: &[f32], [h, w]: [usize; 2], [top, left]: [usize; 2], g: &Grid, out: &mut [f32]) {
     assert!(x.len() >= h * w && out.len() >= g.rows * 2 * g.half && left + w <= 2 * g.half);
     let pairs = w / 2;
-    for iy in 0..h.min(g.rows.saturating_sub(top)) {
-        let row = &mut out[(iy + top) * 2 * g.half..][..2 * g.half];
-        // Input column `ix` is padded column `ix + left`: phase `(ix + left) % 2`, at
-        // `(ix + left) / 2`.
-        let even = (left % 2) * g.half + left / 2;
-        let odd = ((left + 1) % 2) * g.half + left.div_ceil(2);
+    // Input column `ix` is padded column `ix + left`: phase `(ix + left) % 2`, at
+    // `(ix + left) / 2`; the even input columns fill `w.div_ceil(2)` places of one
+    // phase, the odd ones `pairs` of the other.
+    let (even, odd) = (left % 2, (left + 1) % 2);
+    let runs = [(even, left / 2, w.div_ceil(2)), (odd, left.div_ceil(2), pairs)];
+    for (r, row) in out.chunks_exact_mut(2 * g.half).take(g.rows).enumerate() {
+        let iy = r.wrapping_sub(top);
+        if iy >= h || w == 0 {
+            row.fill(0.0);
+            continue;
+        }
+        for &(phase, start, len) in &runs {
+            let ph = &mut row[phase * g.half..][..g.half];
+            ph[..start].fill(0.0);
+            ph[start + len..].fill(0.0);
+        }
         let src = &x[iy * w..][..w];
-        // SAFETY: `2 * pairs <= w` inputs; each phase run ends by `half` (since
-        // `left + w <= 2 * half`), so the two runs lie in disjoint halves of `row`.
+        let (e, o) = (runs[0], runs[1]);
+        // SAFETY: `2 * pairs <= w` inputs; each run ends inside its phase (since
+        // `left + w <= 2 * half`), and the two phases are disjoint halves of `row`.
         unsafe {
             S::split2(
                 src.as_ptr(),
                 pairs,
-                row.as_mut_ptr().add(even),
-                row.as_mut_ptr().add(odd),
+                row.as_mut_ptr().add(e.0 * g.half + e.1),
+                row.as_mut_ptr().add(o.0 * g.half + o.1),
             )
         };
         if w % 2 == 1 {
-            row[even + pairs] = src[w - 1];
+            row[e.0 * g.half + e.1 + pairs] = src[w - 1];
         }
     }
 }
@@ -333,9 +371,10 @@ unsafe fn input_tiles<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, 
         let mut tile = t.start;
         while tile < t.end {
             let (ty, tx) = (tile / g.tw, tile % g.tw);
-            let n = S::LANES.min(g.tw - tx).min(t.end - tile);
             let lane0 = tile - t.start;
             let (q, l) = (lane0 / g.nr, lane0 % g.nr);
+            // Tiles of one tile row and one panel.
+            let n = S::LANES.min(g.tw - tx).min(t.end - tile).min(g.nr - l);
             let dst = vp.add(q * g.cin * g.nr + ci * g.nr + l);
             // Row `i` of the patches of consecutive tiles: its columns 0 to 3 are the even
             // columns from `tx`, the odd from `tx`, the even from `tx + 1`, the odd from
@@ -365,7 +404,7 @@ unsafe fn input_tiles<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, 
                     S::sub(c[1], c[3]),
                 ];
                 for (i, &val) in col.iter().enumerate() {
-                    store_lanes::<S>(dst.add((i * 4 + j) * g.v_len()), g, l, n, val);
+                    store_lanes::<S>(dst.add((i * 4 + j) * g.v_len()), n, val);
                 }
             }
             tile += n;
@@ -373,20 +412,20 @@ unsafe fn input_tiles<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, 
     }
 }
 
-/// Stores the first `n` lanes of `val` at `dst`, lane `l` of a packed panel of one
-/// channel; lanes past the panel go on in the next panel (`cin * nr` further on, less
-/// `l`).
+/// Stores the first `n` lanes of `val` at `dst` and leaves the `LANES - n` elements after
+/// them as they were (read back and written again: `dst` is this thread's scratch, valid
+/// for a whole vector).
 #[inline(always)]
-unsafe fn store_lanes<S: Simd>(dst: *mut f32, g: &Grid, l: usize, n: usize, val: S::V) {
-    let room = g.nr - l;
-    if n <= room {
-        put::<S>(dst, n, val);
+unsafe fn store_lanes<S: Simd>(dst: *mut f32, n: usize, val: S::V) {
+    if n == S::LANES {
+        S::store(dst, val);
         return;
     }
-    let mut tmp = [0.0f32; 16];
-    S::store(tmp.as_mut_ptr(), val);
-    std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, room);
-    std::ptr::copy_nonoverlapping(tmp.as_ptr().add(room), dst.add(g.cin * g.nr - l), n - room);
+    const LANE: [f32; 16] = [
+        0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0,
+    ];
+    let keep = S::gt(S::splat(n as f32), S::load(LANE.as_ptr()));
+    S::store(dst, S::select(keep, val, S::load(dst)));
 }
 
 /// [`output_tiles`] with the widest vectors `isa` has.
