@@ -11,7 +11,8 @@
 
 use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Sender, TryRecvError};
 use std::sync::{Condvar, Mutex, OnceLock};
 
 /// The most threads one call uses; larger requests are capped (the split stays fixed for
@@ -47,12 +48,35 @@ thread_local! {
     static IS_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// How long a waiting thread spins before it blocks: kernels follow one another within
+/// microseconds, and waking a blocked thread costs tens of them on a virtual machine.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Spins until `done()` or [`SPIN`] has passed; returns whether `done()` held.
+fn spin_until(done: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..64 {
+            if done() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() > SPIN {
+            return done();
+        }
+    }
+}
+
 /// Counts outstanding jobs of one call; the call waits until it reaches zero.
 struct Latch {
     /// Jobs not yet finished, and whether one of them panicked.
     state: Mutex<(usize, bool)>,
     /// Signalled when the count reaches zero.
     zero: Condvar,
+    /// Jobs not yet completely done with the latch (counted down last, after the lock is
+    /// released, so a waiter that sees zero may drop the latch).
+    left: AtomicUsize,
 }
 
 impl Latch {
@@ -60,25 +84,38 @@ impl Latch {
         Latch {
             state: Mutex::new((count, false)),
             zero: Condvar::new(),
+            left: AtomicUsize::new(count),
         }
     }
 
     fn count_down(&self, panicked: bool) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.0 -= 1;
-        s.1 |= panicked;
-        if s.0 == 0 {
-            self.zero.notify_all();
+        {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.0 -= 1;
+            s.1 |= panicked;
+            if s.0 == 0 {
+                self.zero.notify_all();
+            }
         }
+        // The last touch of the latch.
+        self.left.fetch_sub(1, Ordering::Release);
     }
 
-    /// Waits for every job; returns whether one panicked.
+    /// Waits for every job (spinning a little first); returns whether one panicked.
     fn wait(&self) -> bool {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while s.0 > 0 {
-            s = self.zero.wait(s).unwrap_or_else(|e| e.into_inner());
+        let all_left = || self.left.load(Ordering::Acquire) == 0;
+        if !spin_until(all_left) {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            while s.0 > 0 {
+                s = self.zero.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+            drop(s);
+            // Every job has counted down; the last ones are about to leave the latch.
+            while !all_left() {
+                std::hint::spin_loop();
+            }
         }
-        s.1
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1
     }
 }
 
@@ -105,7 +142,25 @@ fn submit(jobs: Vec<Job>) -> Vec<Job> {
                 .name(format!("lightos-worker-{i}"))
                 .spawn(move || {
                     IS_WORKER.with(|w| w.set(true));
-                    for job in rx {
+                    // Spin for the next job a little before blocking on the channel.
+                    loop {
+                        let next = std::cell::Cell::new(None);
+                        let got = spin_until(|| match rx.try_recv() {
+                            Ok(job) => {
+                                next.set(Some(job));
+                                true
+                            }
+                            Err(TryRecvError::Empty) => false,
+                            Err(TryRecvError::Disconnected) => true,
+                        });
+                        let job = match next.take() {
+                            Some(job) => job,
+                            None if got => break,
+                            None => match rx.recv() {
+                                Ok(job) => job,
+                                Err(_) => break,
+                            },
+                        };
                         job();
                     }
                 });
