@@ -215,9 +215,17 @@ pub(crate) fn conv(
         half: tw + 1 + 16,
     };
     let blocks = tiles.div_ceil(block);
+    // Too few blocks for the threads (a small image): the output channels are split too,
+    // each part transforming the block's input for itself.
+    let row_panels = cout.div_ceil(ks.mr);
+    let chan_parts = (threads / (p.batch * blocks)).clamp(1, row_panels);
+    let chans = |c: usize| {
+        let r = threads::split(row_panels, chan_parts)[c].clone();
+        r.start * ks.mr..(r.end * ks.mr).min(cout)
+    };
     let planes = p.batch * cin;
     let split_parts = threads::split(planes, threads);
-    let parts = threads::split(p.batch * blocks, threads);
+    let parts = threads::split(p.batch * blocks * chan_parts, threads);
     let dst = SharedOut(out.as_mut_ptr());
     // The split input and each thread's blocks live in per-thread scratch that is kept
     // between calls: the split writes every element, padding included, and a block's
@@ -246,7 +254,11 @@ pub(crate) fn conv(
                 let (v, m) = buf.split_at_mut(POSITIONS * g.v_len());
                 let mut unused = Vec::new();
                 for unit in part {
-                    let (n, b) = (unit / blocks, unit % blocks);
+                    let (n, b, rows) = (
+                        unit / chan_parts / blocks,
+                        unit / chan_parts % blocks,
+                        chans(unit % chan_parts),
+                    );
                     let t = b * block..((b + 1) * block).min(tiles);
                     let xn = &xs[n * cin * g.plane()..][..cin * g.plane()];
                     // SAFETY: `isa` was checked available by the caller; `v` holds a block.
@@ -265,14 +277,14 @@ pub(crate) fn conv(
                         };
                         // SAFETY: the kernels run here; `M_ξ` is `cout x block`, and the
                         // packed `U_ξ` and `V_ξ` hold `cin` rows.
-                        unsafe { run_region(ks, &pr, 0..cout, 0..t.len(), &mut unused) };
+                        unsafe { run_region(ks, &pr, rows.clone(), 0..t.len(), &mut unused) };
                     }
                     let e = cv.epilogue(n, 0);
                     // SAFETY: as above; image `n` of the output is written by this unit's
-                    // thread only in this block's tiles.
+                    // thread only in this block's tiles and these channels.
                     unsafe {
                         let image = dst.get().add(n * cout * cv.ohw);
-                        output_for(isa, m, &g, t, &e, image);
+                        output_for(isa, m, &g, [t, rows], &e, image);
                     }
                 }
             });
@@ -433,23 +445,23 @@ unsafe fn store_lanes<S: Simd>(dst: *mut f32, n: usize, val: S::V) {
 /// # Safety
 ///
 /// As [`output_tiles`]; `isa` must be available.
-unsafe fn output_for(isa: Isa, m: &[f32], g: &Grid, t: std::ops::Range<usize>, e: &EpiRaw, out: *mut f32) {
+unsafe fn output_for(isa: Isa, m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) {
     #[cfg(target_arch = "x86_64")]
     if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        return output_avx2(m, g, t, e, out);
+        return output_avx2(m, g, part, e, out);
     }
     let _ = isa;
-    output_tiles::<Scalar>(m, g, t, e, out)
+    output_tiles::<Scalar>(m, g, part, e, out)
 }
 
 /// [`output_tiles`] on AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn output_avx2(m: &[f32], g: &Grid, t: std::ops::Range<usize>, e: &EpiRaw, out: *mut f32) {
-    output_tiles::<super::simd::Avx2>(m, g, t, e, out)
+unsafe fn output_avx2(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) {
+    output_tiles::<super::simd::Avx2>(m, g, part, e, out)
 }
 
-/// Writes `Y = Aᵀ M A` of the tiles `t` of every output channel, through the epilogue
+/// Writes `Y = Aᵀ M A` of the tiles `t` of the output channels `chans`, through the epilogue
 /// `e` (row = output channel, column = position in the plane), into the image `out`.
 ///
 /// # Safety
@@ -457,10 +469,16 @@ unsafe fn output_avx2(m: &[f32], g: &Grid, t: std::ops::Range<usize>, e: &EpiRaw
 /// `out` must be the image's `[cout, oh, ow]` output, not written by another thread in
 /// these tiles; `e` must be the image's epilogue.
 #[inline(always)]
-unsafe fn output_tiles<S: Simd>(m: &[f32], g: &Grid, t: std::ops::Range<usize>, e: &EpiRaw, out: *mut f32) {
+unsafe fn output_tiles<S: Simd>(
+    m: &[f32],
+    g: &Grid,
+    [t, chans]: [std::ops::Range<usize>; 2],
+    e: &EpiRaw,
+    out: *mut f32,
+) {
     let ohw = g.oh * g.ow;
     let identity = e.is_identity();
-    for co in 0..g.cout {
+    for co in chans {
         let mut tile = t.start;
         while tile < t.end {
             let (ty, tx) = (tile / g.tw, tile % g.tw);
