@@ -584,6 +584,46 @@ mod tests {
     use super::*;
     use lightos_ir::{Op, Padding, PoolAttrs, PoolKind, Tensor};
 
+    /// The bits of `v`.
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The reference's result bits for the 2-d pool of `x` (`dims`) with this window, and
+    /// the same window as a [`PoolWindow`].
+    #[allow(clippy::too_many_arguments)]
+    fn reference_pool(
+        kind: PoolKind,
+        kernel: [usize; 2],
+        stride: usize,
+        dilations: [usize; 2],
+        pads: [usize; 4],
+        ceil_mode: bool,
+        x: &[f32],
+        dims: [usize; 4],
+    ) -> (Vec<u32>, PoolWindow) {
+        let attrs = PoolAttrs {
+            kind,
+            kernel: kernel.to_vec(),
+            strides: vec![stride, stride],
+            dilations: dilations.to_vec(),
+            padding: Padding::Explicit(pads.to_vec()),
+            ceil_mode,
+        };
+        let t = Tensor::from_vec(dims.to_vec(), x.to_vec()).unwrap();
+        let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
+        let d = want[0].dims();
+        let win = PoolWindow {
+            kernel,
+            strides: [stride, stride],
+            dilations,
+            pad_begin: [pads[0], pads[1]],
+            pad_end: [pads[2], pads[3]],
+            output: [d[2], d[3]],
+        };
+        (bits(want[0].as_slice::<f32>().unwrap()), win)
+    }
+
     /// Max pooling against the reference, bit for bit, with and without NaNs (whose
     /// first occurrence in a window wins) and with signed zeros (ties keep the first).
     #[test]
@@ -602,29 +642,10 @@ mod tests {
         with_nan[41] = f32::from_bits(0xffc0_0002);
         for x in [base, with_nan] {
             for (stride, pads) in [(1, [0, 0, 0, 0]), (2, [1, 1, 1, 1]), (2, [0, 2, 1, 0])] {
-                let attrs = PoolAttrs {
-                    kind: PoolKind::Max,
-                    kernel: vec![3, 2],
-                    strides: vec![stride, stride],
-                    dilations: vec![1, 2],
-                    padding: Padding::Explicit(pads.to_vec()),
-                    ceil_mode: true,
-                };
-                let t = Tensor::from_vec(vec![n, c, h, w], x.clone()).unwrap();
-                let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
-                let d = want[0].dims().to_vec();
-                let win = PoolWindow {
-                    kernel: [3, 2],
-                    strides: [stride, stride],
-                    dilations: [1, 2],
-                    pad_begin: [pads[0], pads[1]],
-                    pad_end: [pads[2], pads[3]],
-                    output: [d[2], d[3]],
-                };
-                let mut out = vec![0.0f32; d.iter().product()];
+                let (want, win) = reference_pool(PoolKind::Max, [3, 2], stride, [1, 2], pads, true, &x, [n, c, h, w]);
+                let mut out = vec![0.0f32; want.len()];
                 max_pool2d_f32(2, &x, [n, c, h, w], &win, &mut out).unwrap();
-                let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
-                let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+                let got = bits(&out);
                 assert_eq!(got, want, "stride {stride} pads {pads:?}");
             }
         }
@@ -673,32 +694,12 @@ mod tests {
                 }
             }
             for x in [&base, &with_nan] {
-                let attrs = PoolAttrs {
-                    kind: PoolKind::Max,
-                    kernel: kernel.to_vec(),
-                    strides: vec![stride, stride],
-                    dilations: dil.to_vec(),
-                    padding: Padding::Explicit(pads.to_vec()),
-                    ceil_mode,
-                };
-                let t = Tensor::from_vec(vec![n, c, h, w], x.clone()).unwrap();
-                let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
-                let d = want[0].dims().to_vec();
-                let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
-                let win = PoolWindow {
-                    kernel,
-                    strides: [stride, stride],
-                    dilations: dil,
-                    pad_begin: [pads[0], pads[1]],
-                    pad_end: [pads[2], pads[3]],
-                    output: [d[2], d[3]],
-                };
+                let (want, win) = reference_pool(PoolKind::Max, kernel, stride, dil, pads, ceil_mode, x, [n, c, h, w]);
                 for isa in Isa::available() {
                     for threads in [1, 2, 3] {
-                        let mut out = vec![0.0f32; d.iter().product()];
+                        let mut out = vec![0.0f32; want.len()];
                         max_pool_on(isa, threads, x, [n, c, h, w], &win, &mut out).unwrap();
-                        let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
-                        assert_eq!(got, want, "case {ci} on {isa:?} t{threads}");
+                        assert_eq!(bits(&out), want, "case {ci} on {isa:?} t{threads}");
                     }
                 }
             }
@@ -714,7 +715,6 @@ mod tests {
         let x: Vec<f32> = (0..n * c * h * w)
             .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37 + (i % 5) as f32 * 1e-3)
             .collect();
-        let t = Tensor::from_vec(vec![n, c, h, w], x.clone()).unwrap();
         for count_include_pad in [false, true] {
             for (kernel, stride, dil, pads, ceil_mode) in [
                 ([3, 3], 1, [1, 1], [1, 1, 1, 1], false),
@@ -722,29 +722,12 @@ mod tests {
                 ([2, 2], 2, [1, 1], [0, 0, 0, 0], true),
                 ([5, 5], 3, [1, 1], [2, 2, 2, 2], true),
             ] {
-                let attrs = PoolAttrs {
-                    kind: PoolKind::Average { count_include_pad },
-                    kernel: kernel.to_vec(),
-                    strides: vec![stride, stride],
-                    dilations: dil.to_vec(),
-                    padding: Padding::Explicit(pads.to_vec()),
-                    ceil_mode,
-                };
-                let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
-                let d = want[0].dims().to_vec();
-                let win = PoolWindow {
-                    kernel,
-                    strides: [stride, stride],
-                    dilations: dil,
-                    pad_begin: [pads[0], pads[1]],
-                    pad_end: [pads[2], pads[3]],
-                    output: [d[2], d[3]],
-                };
+                let kind = PoolKind::Average { count_include_pad };
+                let (want, win) = reference_pool(kind, kernel, stride, dil, pads, ceil_mode, &x, [n, c, h, w]);
                 for threads in [1, 2] {
-                    let mut out = vec![0.0f32; d.iter().product()];
+                    let mut out = vec![0.0f32; want.len()];
                     avg_pool2d_f32(threads, &x, [n, c, h, w], &win, count_include_pad, &mut out).unwrap();
-                    let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
-                    let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+                    let got = bits(&out);
                     assert_eq!(
                         got, want,
                         "kernel {kernel:?} stride {stride} pads {pads:?} include {count_include_pad}"
@@ -813,36 +796,19 @@ mod tests {
             special_x[4 * plane..5 * plane].fill(-0.0);
             for x in [&base, &special_x] {
                 for count_include_pad in [false, true] {
-                    let attrs = PoolAttrs {
-                        kind: PoolKind::Average { count_include_pad },
-                        kernel: kernel.to_vec(),
-                        strides: vec![stride, stride],
-                        dilations: dil.to_vec(),
-                        padding: Padding::Explicit(pads.to_vec()),
-                        ceil_mode,
-                    };
-                    let t = Tensor::from_vec(vec![n, c, h, w], x.clone()).unwrap();
-                    let want = crate::reference::eval_op(&Op::Pool(attrs), &[Some(&t)]).unwrap();
-                    let d = want[0].dims().to_vec();
-                    let want: Vec<u32> = want[0].as_slice::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
-                    let win = PoolWindow {
-                        kernel,
-                        strides: [stride, stride],
-                        dilations: dil,
-                        pad_begin: [pads[0], pads[1]],
-                        pad_end: [pads[2], pads[3]],
-                        output: [d[2], d[3]],
-                    };
+                    let kind = PoolKind::Average { count_include_pad };
+                    let (want, win) = reference_pool(kind, kernel, stride, dil, pads, ceil_mode, x, [n, c, h, w]);
                     for isa in Isa::available() {
                         for threads in [1, 2, 3] {
-                            let mut out = vec![0.0f32; d.iter().product()];
+                            let mut out = vec![0.0f32; want.len()];
                             avg_pool_on(isa, threads, x, [n, c, h, w], &win, count_include_pad, &mut out).unwrap();
-                            let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
+                            let got = bits(&out);
                             let first = got.iter().zip(&want).position(|(g, w)| g != w);
                             assert!(
                                 first.is_none(),
                                 "case {ci} include {count_include_pad} on {isa:?} t{threads}: output {first:?} \
-                                 of {d:?} is {:#x}, not {:#x}",
+                                 of {:?} is {:#x}, not {:#x}",
+                                win.output,
                                 got[first.unwrap()],
                                 want[first.unwrap()]
                             );
