@@ -16,6 +16,10 @@
 //! never changes it. With fma (fast mode) it is `fma(0, w, acc) = acc` alike. An infinite
 //! or NaN weight would turn the padding into NaN, so when the weights hold one and the
 //! geometry has padding, both modes run a direct loop in the reference's order instead.
+//!
+//! Column stride 2. The (padded) input is then also split once into the even and odd
+//! columns of every row, so each packed panel row is one contiguous copy rather than a
+//! strided gather; the values packed, and so the bits, are the same.
 
 use lightos_ir::infer::conv_geometry;
 use lightos_ir::op::Padding;
@@ -24,6 +28,7 @@ use super::chain::ChainStage;
 use super::gemm::{expect_len, mul, pack_a, run_region, Activation, BSource, MatRef, PackB, Problem};
 use super::isa::{kernels, Isa};
 use super::kernel::{epilogue_vec, EpiRaw};
+use super::phase::PhaseOps;
 use super::simd::Scalar;
 use super::threads::{self, SharedOut};
 use super::winograd::{self, WinogradWeights};
@@ -366,8 +371,20 @@ fn conv_from(
     );
     let plane_p = mul(hp, wp, "padded input")?;
     mul(mul(p.batch, p.in_channels, "padded input")?, plane_p, "padded input")?;
+    // With a column stride of 2 the (padded) input is split once into the even and odd
+    // columns of each row, so every im2col row reads a contiguous run instead of a
+    // strided gather: padded column `c` of a row is at `(c % 2) * wq + c / 2`.
+    let split = p.strides[1] == 2 && !one_by_one;
+    let wq = wp.div_ceil(2);
+    let (width, plane_s) = if split { (2 * wq, hp * 2 * wq) } else { (wp, plane_p) };
     if !one_by_one {
-        cv.taps = all_taps(p, cin_g, plane_p, wp);
+        cv.taps = all_taps(
+            p,
+            cin_g,
+            plane_s,
+            width,
+            |c| if split { (c % 2) * wq + c / 2 } else { c },
+        );
     }
     let a_len = mul(mul(cout_g.div_ceil(ks.mr), ks.mr, "packed weight")?, k, "packed weight")?;
     mul(a_len, p.groups, "packed weight")?;
@@ -375,10 +392,11 @@ fn conv_from(
     let units = p.batch * p.groups * col_tiles;
     let parts = threads::split(units, threads);
     let outp = SharedOut(out.as_mut_ptr());
-    threads::with_buffers(2 + parts.len(), |bufs| {
-        let (shared, bbufs) = bufs.split_at_mut(2);
-        let (packed, xpad) = shared.split_at_mut(1);
-        let (packed, xpad) = (&mut packed[0], &mut xpad[0]);
+    threads::with_buffers(3 + parts.len(), |bufs| {
+        let (shared, bbufs) = bufs.split_at_mut(3);
+        let [packed, xpad, xsplit] = shared else {
+            unreachable!("three shared buffers")
+        };
         let packed = match prepacked {
             Some(pre) => &pre.data[..],
             None => {
@@ -396,6 +414,12 @@ fn conv_from(
         } else {
             (x, hw)
         };
+        let (xsrc, plane) = if split {
+            split_columns(isa, xsrc, wp, wq, xsplit);
+            (&xsplit[..], plane_s)
+        } else {
+            (xsrc, plane)
+        };
         threads::run_parts(&parts, bbufs, |part, bbuf| {
             let mut u = part.start;
             while u < part.end {
@@ -407,9 +431,9 @@ fn conv_from(
                 let im2col = Im2col {
                     x: xs,
                     taps: &cv.taps,
-                    width: wp,
+                    width,
                     ow: geo.ow,
-                    strides: p.strides,
+                    strides: if split { [p.strides[0], 1] } else { p.strides },
                 };
                 let direct_b = MatRef::row_major(xs, cin_g, hw);
                 let b: BSource = if one_by_one {
@@ -524,15 +548,56 @@ struct Im2col<'a> {
 struct Tap(usize);
 
 /// The taps of every row of the implicit im2col matrix, in K order `(ci, kh, kw)`, over
-/// input planes of `plane` elements and rows of `width`.
-fn all_taps(p: &Conv2dParams, cin_g: usize, plane: usize, width: usize) -> Vec<Tap> {
+/// input planes of `plane` elements and rows of `width`; `col` maps a kernel column's
+/// offset in the row (`kw * dilation`) to its place in the stored row.
+fn all_taps(p: &Conv2dParams, cin_g: usize, plane: usize, width: usize, col: impl Fn(usize) -> usize) -> Vec<Tap> {
     let (kh, kw) = (p.kernel[0], p.kernel[1]);
     (0..cin_g * kh * kw)
         .map(|k| {
             let (ci, t) = (k / (kh * kw), k % (kh * kw));
-            Tap(ci * plane + t / kw * p.dilations[0] * width + t % kw * p.dilations[1])
+            Tap(ci * plane + t / kw * p.dilations[0] * width + col(t % kw * p.dilations[1]))
         })
         .collect()
+}
+
+/// Copies each row of `wp` elements of `x` into `out` as its even columns, then its odd
+/// ones, each padded to `wq` (`2 * wq` per row; a last odd slot of an odd row is zero),
+/// with the widest vectors `isa` has.
+fn split_columns(isa: Isa, x: &[f32], wp: usize, wq: usize, out: &mut Vec<f32>) {
+    let rows = x.len().checked_div(wp).unwrap_or(0);
+    out.clear();
+    out.resize(rows * 2 * wq, 0.0);
+    if wp == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+        // SAFETY: the caller checked that `isa` runs here.
+        return unsafe { split_rows_avx2(x, wp, wq, out) };
+    }
+    let _ = isa;
+    split_rows::<Scalar>(x, wp, wq, out)
+}
+
+/// [`split_rows`] on AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn split_rows_avx2(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) {
+    split_rows::<super::simd::Avx2>(x, wp, wq, out)
+}
+
+/// The rows of [`split_columns`], on vectors of `S`.
+#[inline(always)]
+fn split_rows<S: PhaseOps>(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) {
+    let pairs = wp / 2;
+    for (src, dst) in x.chunks_exact(wp).zip(out.chunks_exact_mut(2 * wq)) {
+        let (even, odd) = dst.split_at_mut(wq);
+        // SAFETY: `src` holds `2 * pairs` elements and each phase at least `pairs`.
+        unsafe { S::split2(src.as_ptr(), pairs, even.as_mut_ptr(), odd.as_mut_ptr()) };
+        if wp % 2 == 1 {
+            even[pairs] = src[wp - 1];
+        }
+    }
 }
 
 impl Im2col<'_> {
