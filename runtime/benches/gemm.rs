@@ -226,7 +226,7 @@ fn main() {
             ..ConvFusion::default()
         };
         for mode in [Mode::Fast, Mode::Strict] {
-            if !wanted(&format!("{name} {mode:?}")) {
+            if ![1, 2].iter().any(|t| wanted(&format!("{name} {mode:?} t{t}"))) {
                 continue;
             }
             let packed = PackedConvWeights::new(isa, mode, &p, &w).unwrap();

@@ -359,7 +359,12 @@ fn conv_from(
         return Ok(());
     }
     let ks = kernels(isa, mode);
-    if let Some(u) = prepacked.and_then(|pre| pre.winograd.as_ref()) {
+    // (The packed weights are checked against the weight dims only, so the geometry is
+    // checked here too.)
+    if let Some(u) = prepacked
+        .and_then(|pre| pre.winograd.as_ref())
+        .filter(|_| winograd::applies(p))
+    {
         winograd::conv(&cv, &ks, isa, threads, x, u, out);
         return Ok(());
     }

@@ -219,10 +219,10 @@ pub(crate) fn conv(
     // each part transforming the block's input for itself.
     let row_panels = cout.div_ceil(ks.mr);
     let chan_parts = (threads / (p.batch * blocks)).clamp(1, row_panels);
-    let chans = |c: usize| {
-        let r = threads::split(row_panels, chan_parts)[c].clone();
-        r.start * ks.mr..(r.end * ks.mr).min(cout)
-    };
+    let chans: Vec<std::ops::Range<usize>> = threads::split(row_panels, chan_parts)
+        .into_iter()
+        .map(|r| r.start * ks.mr..(r.end * ks.mr).min(cout))
+        .collect();
     let planes = p.batch * cin;
     let split_parts = threads::split(planes, threads);
     let parts = threads::split(p.batch * blocks * chan_parts, threads);
@@ -257,7 +257,7 @@ pub(crate) fn conv(
                     let (n, b, rows) = (
                         unit / chan_parts / blocks,
                         unit / chan_parts % blocks,
-                        chans(unit % chan_parts),
+                        chans[unit % chan_parts].clone(),
                     );
                     let t = b * block..((b + 1) * block).min(tiles);
                     let xn = &xs[n * cin * g.plane()..][..cin * g.plane()];
@@ -533,7 +533,7 @@ mod tests {
     fn reference(p: &Conv2dParams, pads: [usize; 4], x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
         let attrs = ConvAttrs {
             kernel: vec![3, 3],
-            strides: vec![1, 1],
+            strides: p.strides.to_vec(),
             dilations: vec![1, 1],
             padding: Padding::Explicit(pads.to_vec()),
             group: 1,
@@ -644,5 +644,36 @@ mod tests {
             .unwrap()
             .winograd
             .is_none());
+    }
+
+    /// Weights packed (with Winograd transforms) for a stride-1 convolution and then used
+    /// for a stride-2 one of the same weight dims take the direct path: the result is
+    /// the strided convolution's, not a Winograd one of the wrong geometry.
+    #[test]
+    fn packed_winograd_weights_are_not_used_for_another_geometry() {
+        let isa = Isa::detect();
+        let mut p = Conv2dParams::new(1, 8, [9, 9], 8, [3, 3]);
+        let (x, wt) = (values(11, 8 * 81), values(12, 8 * 8 * 9));
+        let packed = PackedConvWeights::new(isa, Mode::Fast, &p, &wt).unwrap();
+        assert!(packed.winograd.is_some());
+        p.strides = [2, 2];
+        let want = reference(&p, [0, 0, 0, 0], &x, &wt, None);
+        let mut out = vec![0.0f32; want.len()];
+        conv2d_packed_f32(
+            isa,
+            Mode::Fast,
+            1,
+            &p,
+            &x,
+            &wt,
+            &packed,
+            None,
+            &ConvFusion::default(),
+            &mut out,
+        )
+        .unwrap();
+        for (got, want) in out.iter().zip(&want) {
+            assert!((got - want).abs() <= 1e-5, "{got} vs {want}");
+        }
     }
 }
