@@ -29,7 +29,7 @@ use super::gemm::{expect_len, mul, pack_a, run_region, Activation, BSource, MatR
 use super::isa::{kernels, Isa};
 use super::kernel::{epilogue_vec, EpiRaw};
 use super::phase::PhaseOps;
-use super::simd::Scalar;
+use super::simd::{simd_dispatch, Scalar};
 use super::threads::{self, SharedOut};
 use super::winograd::{self, WinogradWeights};
 use super::{CpuError, Mode};
@@ -575,20 +575,17 @@ fn split_columns(isa: Isa, x: &[f32], wp: usize, wq: usize, out: &mut Vec<f32>) 
     if wp == 0 {
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        // SAFETY: the caller checked that `isa` runs here.
-        return unsafe { split_rows_avx2(x, wp, wq, out) };
-    }
-    let _ = isa;
-    split_rows::<Scalar>(x, wp, wq, out)
+    // SAFETY: the caller checked that `isa` runs here.
+    unsafe { split_rows_for(isa, x, wp, wq, out) }
 }
 
-/// [`split_rows`] on AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn split_rows_avx2(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) {
-    split_rows::<super::simd::Avx2>(x, wp, wq, out)
+simd_dispatch! {
+    /// [`split_rows`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// `isa` must be available.
+    unsafe fn split_rows_for(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) => split_rows
 }
 
 /// The rows of [`split_columns`], on vectors of `S`.

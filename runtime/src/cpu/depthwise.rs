@@ -14,7 +14,7 @@ use super::conv::ConvView;
 use super::isa::Isa;
 use super::kernel::{epilogue_vec, fetch, put};
 use super::phase::{PhaseOps, Phases};
-use super::simd::Scalar;
+use super::simd::simd_dispatch;
 use super::threads::{self, SharedOut};
 
 /// The output columns `ox` whose tap at kernel column offset `off` (`kx * dilation`)
@@ -46,45 +46,21 @@ pub(crate) fn depthwise(cv: &ConvView, isa: Isa, threads: usize, x: &[f32], w: &
     });
 }
 
-/// [`planes`] with the widest vectors `isa` allows: the same operations in the same
-/// order, so the bits do not depend on it.
-///
-/// # Safety
-///
-/// As [`planes`]; `isa` must be available.
-unsafe fn planes_for(
-    isa: Isa,
-    cv: &ConvView,
-    part: std::ops::Range<usize>,
-    x: &[f32],
-    w: &[f32],
-    dst: SharedOut,
-    buf: &mut (Vec<f32>, Vec<f32>),
-) {
-    #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        return planes_avx2(cv, part, x, w, dst, buf);
-    }
-    let _ = isa;
-    planes::<Scalar>(cv, part, x, w, dst, buf)
-}
-
-/// [`planes`] compiled for AVX2.
-///
-/// # Safety
-///
-/// As [`planes`]; the CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn planes_avx2(
-    cv: &ConvView,
-    part: std::ops::Range<usize>,
-    x: &[f32],
-    w: &[f32],
-    dst: SharedOut,
-    buf: &mut (Vec<f32>, Vec<f32>),
-) {
-    planes::<super::simd::Avx2>(cv, part, x, w, dst, buf)
+simd_dispatch! {
+    /// [`planes`] with the widest vectors `isa` allows: the same operations in the same
+    /// order, so the bits do not depend on it.
+    ///
+    /// # Safety
+    ///
+    /// As [`planes`]; `isa` must be available.
+    unsafe fn planes_for(
+        cv: &ConvView,
+        part: std::ops::Range<usize>,
+        x: &[f32],
+        w: &[f32],
+        dst: SharedOut,
+        buf: &mut (Vec<f32>, Vec<f32>),
+    ) => planes
 }
 
 /// Computes the output planes `part` (image-major, then group) into `dst`: each plane's

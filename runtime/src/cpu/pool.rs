@@ -20,7 +20,7 @@
 use super::gemm::{expect_len, mul};
 use super::isa::Isa;
 use super::phase::{PhaseOps, Phases};
-use super::simd::Scalar;
+use super::simd::{simd_dispatch, Scalar};
 use super::threads::{self, SharedOut};
 use super::CpuError;
 
@@ -114,44 +114,20 @@ fn max_pool_on(
     Ok(())
 }
 
-/// [`max_planes`] with the widest vectors `isa` allows.
-///
-/// # Safety
-///
-/// As [`max_planes`]; `isa` must be available.
-unsafe fn max_planes_for(
-    isa: Isa,
-    win: &PoolWindow,
-    hw: [usize; 2],
-    part: std::ops::Range<usize>,
-    x: &[f32],
-    dst: SharedOut,
-    buf: &mut (Vec<f32>, Vec<f32>),
-) {
-    #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        return max_planes_avx2(win, hw, part, x, dst, buf);
-    }
-    let _ = isa;
-    max_planes::<Scalar>(win, hw, part, x, dst, buf)
-}
-
-/// [`max_planes`] compiled for AVX2.
-///
-/// # Safety
-///
-/// As [`max_planes`]; the CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn max_planes_avx2(
-    win: &PoolWindow,
-    hw: [usize; 2],
-    part: std::ops::Range<usize>,
-    x: &[f32],
-    dst: SharedOut,
-    buf: &mut (Vec<f32>, Vec<f32>),
-) {
-    max_planes::<super::simd::Avx2>(win, hw, part, x, dst, buf)
+simd_dispatch! {
+    /// [`max_planes`] with the widest vectors `isa` allows.
+    ///
+    /// # Safety
+    ///
+    /// As [`max_planes`]; `isa` must be available.
+    unsafe fn max_planes_for(
+        win: &PoolWindow,
+        hw: [usize; 2],
+        part: std::ops::Range<usize>,
+        x: &[f32],
+        dst: SharedOut,
+        buf: &mut (Vec<f32>, Vec<f32>),
+    ) => max_planes
 }
 
 /// Max-pools the planes `part` of `x` (each `h x w`) into `dst`.
@@ -328,47 +304,21 @@ struct AvgBufs {
 /// At most this many outputs per plane take [`avg_plane_groups`] rather than phase planes.
 const FEW_OUTPUTS: usize = 8;
 
-/// [`avg_planes`] with the widest vectors `isa` allows.
-///
-/// # Safety
-///
-/// As [`avg_planes`]; `isa` must be available.
-#[allow(clippy::too_many_arguments)]
-unsafe fn avg_planes_for(
-    isa: Isa,
-    win: &PoolWindow,
-    hw: [usize; 2],
-    counts: &[f32],
-    part: std::ops::Range<usize>,
-    x: &[f32],
-    dst: SharedOut,
-    buf: &mut AvgBufs,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        return avg_planes_avx2(win, hw, counts, part, x, dst, buf);
-    }
-    let _ = isa;
-    avg_planes::<Scalar>(win, hw, counts, part, x, dst, buf)
-}
-
-/// [`avg_planes`] compiled for AVX2.
-///
-/// # Safety
-///
-/// As [`avg_planes`]; the CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn avg_planes_avx2(
-    win: &PoolWindow,
-    hw: [usize; 2],
-    counts: &[f32],
-    part: std::ops::Range<usize>,
-    x: &[f32],
-    dst: SharedOut,
-    buf: &mut AvgBufs,
-) {
-    avg_planes::<super::simd::Avx2>(win, hw, counts, part, x, dst, buf)
+simd_dispatch! {
+    /// [`avg_planes`] with the widest vectors `isa` allows.
+    ///
+    /// # Safety
+    ///
+    /// As [`avg_planes`]; `isa` must be available.
+    unsafe fn avg_planes_for(
+        win: &PoolWindow,
+        hw: [usize; 2],
+        counts: &[f32],
+        part: std::ops::Range<usize>,
+        x: &[f32],
+        dst: SharedOut,
+        buf: &mut AvgBufs,
+    ) => avg_planes
 }
 
 /// Average-pools the planes `part` of `x` (each `h x w`) into `dst`, dividing output `o`

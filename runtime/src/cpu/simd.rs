@@ -417,3 +417,28 @@ mod arm {
         }
     }
 }
+
+/// Defines `unsafe fn NAME(isa: Isa, ARGS..)`, which runs the generic
+/// `GENERIC::<Avx2>(ARGS..)` compiled for AVX2 and FMA where `isa` is AVX2 or AVX-512
+/// (x86-64), and `GENERIC::<Scalar>(ARGS..)` elsewhere: the one run-time dispatch of a
+/// kernel generic over [`Simd`]. The caller promises `isa` runs here and whatever the
+/// generic function asks of its arguments.
+macro_rules! simd_dispatch {
+    ($(#[$attr:meta])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $generic:ident) => {
+        $(#[$attr])*
+        #[allow(clippy::too_many_arguments)]
+        $vis unsafe fn $name(isa: $crate::cpu::Isa, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if matches!(isa, $crate::cpu::Isa::Avx2 | $crate::cpu::Isa::Avx512) {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    $generic::<$crate::cpu::simd::Avx2>($($arg),*)
+                }
+                return avx2($($arg),*);
+            }
+            let _ = isa;
+            $generic::<$crate::cpu::simd::Scalar>($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_dispatch;

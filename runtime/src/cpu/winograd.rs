@@ -30,7 +30,7 @@ use super::gemm::{pack_a, run_region, BSource, MatRef, Problem};
 use super::isa::{Isa, Kernels};
 use super::kernel::{epilogue_vec, put, EpiRaw};
 use super::phase::PhaseOps;
-use super::simd::{Scalar, Simd};
+use super::simd::{simd_dispatch, Simd};
 use super::threads::{self, SharedOut};
 
 /// Positions of a transformed 4x4 tile.
@@ -237,14 +237,17 @@ pub(crate) fn conv(
             for plane in part {
                 // SAFETY: each thread writes only its own planes of `xs`.
                 let d = unsafe { std::slice::from_raw_parts_mut(split_dst.get().add(plane * g.plane()), g.plane()) };
-                split_for(
-                    isa,
-                    &x[plane * cv.hw..][..cv.hw],
-                    [p.in_h, p.in_w],
-                    [geo.pad_top, geo.pad_left],
-                    &g,
-                    d,
-                );
+                // SAFETY: `isa` was checked available by the caller.
+                unsafe {
+                    split_for(
+                        isa,
+                        &x[plane * cv.hw..][..cv.hw],
+                        [p.in_h, p.in_w],
+                        [geo.pad_top, geo.pad_left],
+                        &g,
+                        d,
+                    )
+                };
             }
         });
         let xs = &xs[..];
@@ -292,22 +295,13 @@ pub(crate) fn conv(
     });
 }
 
-/// [`split_plane`] with the widest vectors `isa` has.
-fn split_for(isa: Isa, x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        // SAFETY: the caller checked that `isa` runs here.
-        return unsafe { split_avx2(x, hw, pad, g, out) };
-    }
-    let _ = isa;
-    split_plane::<Scalar>(x, hw, pad, g, out)
-}
-
-/// [`split_plane`] on AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn split_avx2(x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32]) {
-    split_plane::<super::simd::Avx2>(x, hw, pad, g, out)
+simd_dispatch! {
+    /// [`split_plane`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// `isa` must be available.
+    unsafe fn split_for(x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32]) => split_plane
 }
 
 /// Writes one input plane (`[h, w]`) into `rows` rows of `out` zero-padded by
@@ -351,25 +345,13 @@ fn split_plane<S: PhaseOps>(x: &[f32], [h, w]: [usize; 2], [top, left]: [usize; 
     }
 }
 
-/// [`input_tiles`] with the widest vectors `isa` has.
-///
-/// # Safety
-///
-/// `isa` must be available.
-unsafe fn input_for(isa: Isa, xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        return input_avx2(xs, g, t, v);
-    }
-    let _ = isa;
-    input_tiles::<Scalar>(xs, g, t, v)
-}
-
-/// [`input_tiles`] on AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn input_avx2(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
-    input_tiles::<super::simd::Avx2>(xs, g, t, v)
+simd_dispatch! {
+    /// [`input_tiles`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// As [`input_tiles`]; `isa` must be available.
+    unsafe fn input_for(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) => input_tiles
 }
 
 /// Writes `V = Bᵀ d B` of the tiles `t` of every input channel into `v`, position `ξ`'s
@@ -440,25 +422,13 @@ unsafe fn store_lanes<S: Simd>(dst: *mut f32, n: usize, val: S::V) {
     S::store(dst, S::select(keep, val, S::load(dst)));
 }
 
-/// [`output_tiles`] with the widest vectors `isa` has.
-///
-/// # Safety
-///
-/// As [`output_tiles`]; `isa` must be available.
-unsafe fn output_for(isa: Isa, m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) {
-    #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2 | Isa::Avx512) {
-        return output_avx2(m, g, part, e, out);
-    }
-    let _ = isa;
-    output_tiles::<Scalar>(m, g, part, e, out)
-}
-
-/// [`output_tiles`] on AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn output_avx2(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) {
-    output_tiles::<super::simd::Avx2>(m, g, part, e, out)
+simd_dispatch! {
+    /// [`output_tiles`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// As [`output_tiles`]; `isa` must be available.
+    unsafe fn output_for(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) => output_tiles
 }
 
 /// Writes `Y = Aᵀ M A` of the tiles `t` of the output channels `chans`, through the epilogue
