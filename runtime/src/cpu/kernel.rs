@@ -106,8 +106,8 @@ pub(crate) unsafe fn fetch<S: Simd>(p: *const f32, stride: usize, n: usize) -> S
     if stride == 0 {
         return S::splat(*p);
     }
-    if stride == 1 && n == S::LANES {
-        return S::load(p);
+    if stride == 1 {
+        return if n == S::LANES { S::load(p) } else { S::load_first(p, n) };
     }
     let mut buf = [0.0f32; 16];
     for (l, slot) in buf.iter_mut().enumerate().take(n) {
@@ -121,11 +121,9 @@ pub(crate) unsafe fn fetch<S: Simd>(p: *const f32, stride: usize, n: usize) -> S
 pub(crate) unsafe fn put<S: Simd>(p: *mut f32, n: usize, v: S::V) {
     if n == S::LANES {
         S::store(p, v);
-        return;
+    } else {
+        S::store_first(p, n, v);
     }
-    let mut buf = [0.0f32; 16];
-    S::store(buf.as_mut_ptr(), v);
-    std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
 }
 
 /// ONNX `Max(v, lo)` for a fixed `lo`: NaN `v` wins, then NaN `lo`, then the larger, and
@@ -221,12 +219,15 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
     mut b: *const f32,
     acc: &mut [[S::V; NV]; MR],
 ) {
+    // Work on a local copy, so that the accumulators stay in registers through the loop
+    // even where the caller keeps `acc` in memory.
+    let mut tile = *acc;
     for _ in 0..kc {
         let mut bv = [S::zero(); NV];
         for (v, slot) in bv.iter_mut().enumerate() {
             *slot = S::load(b.add(v * S::LANES));
         }
-        for (r, row) in acc.iter_mut().enumerate() {
+        for (r, row) in tile.iter_mut().enumerate() {
             let ar = S::splat(*a.add(r));
             for (v, x) in row.iter_mut().enumerate() {
                 *x = if FMA {
@@ -239,6 +240,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
         a = a.add(MR);
         b = b.add(NV * S::LANES);
     }
+    *acc = tile;
 }
 
 /// Runs the microkernel over every `MR x NR` tile of a block (column panels outer, so one
@@ -253,13 +255,14 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
         for ip in 0..job.rows.div_ceil(MR) {
             let rv = MR.min(job.rows - ip * MR);
             let c = job.c.add(ip * MR * job.ldc + jp * nr);
+            // Lanes of each accumulator vector that are real columns of C.
+            let lanes: [usize; NV] = std::array::from_fn(|v| cv.saturating_sub(v * S::LANES).min(S::LANES));
             let mut acc = [[S::zero(); NV]; MR];
             if !job.first {
-                for (r, row) in acc.iter_mut().enumerate().take(rv) {
-                    for (v, x) in row.iter_mut().enumerate() {
-                        let n = cv.saturating_sub(v * S::LANES).min(S::LANES);
-                        if n > 0 {
-                            *x = fetch::<S>(c.add(r * job.ldc + v * S::LANES), 1, n);
+                for (r, row) in acc.iter_mut().enumerate() {
+                    if r < rv {
+                        for (v, x) in row.iter_mut().enumerate() {
+                            *x = fetch::<S>(c.add(r * job.ldc + v * S::LANES), 1, lanes[v]);
                         }
                     }
                 }
@@ -286,19 +289,126 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
                 }
             }
             micro::<S, MR, NV, FMA>(job.kc, job.a.add(ip * job.a_stride), b, &mut acc);
-            for (r, row) in acc.iter().enumerate().take(rv) {
-                for (v, &x) in row.iter().enumerate() {
-                    let n = cv.saturating_sub(v * S::LANES).min(S::LANES);
-                    if n == 0 {
-                        break;
+            if let Some((e, i0, j0)) = &epi {
+                epilogue_tile::<S, MR, NV>(e, &mut acc, i0 + ip * MR, rv, j0 + jp * nr, &lanes);
+            }
+            for (r, row) in acc.iter().enumerate() {
+                if r < rv {
+                    for (v, &x) in row.iter().enumerate().filter(|&(v, _)| lanes[v] > 0) {
+                        put::<S>(c.add(r * job.ldc + v * S::LANES), lanes[v], x);
                     }
-                    let x = match &epi {
-                        Some((e, i0, j0)) => epilogue_vec::<S>(e, x, i0 + ip * MR + r, j0 + jp * nr + v * S::LANES, n),
-                        None => x,
-                    };
-                    put::<S>(c.add(r * job.ldc + v * S::LANES), n, x);
                 }
             }
+        }
+    }
+}
+
+/// Applies the epilogue `e` to a finished `MR x NV` tile of accumulators whose first
+/// element is `(i, j)` in the epilogue's coordinates; `rows` of its rows and `lanes[v]`
+/// lanes of its vector `v` are real elements of C.
+///
+/// The same operations as [`epilogue_vec`] in the same order, but each step runs over the
+/// whole tile, so that the choice of steps is made once per tile and the accumulators stay
+/// in registers. The lanes and rows outside C compute values that are never stored; their
+/// operands are read from row `rows - 1` (and masked loads), never past C's operands.
+///
+/// Plain loops only: a closure would not inherit the caller's target features, and its
+/// intrinsics would not inline.
+#[inline(always)]
+unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
+    e: &EpiRaw,
+    acc: &mut [[S::V; NV]; MR],
+    i: usize,
+    rows: usize,
+    j: usize,
+    lanes: &[usize; NV],
+) {
+    if let Some(alpha) = e.alpha {
+        let a = S::splat(alpha);
+        for accs in acc.iter_mut() {
+            for x in accs.iter_mut() {
+                *x = S::mul(a, *x);
+            }
+        }
+    }
+    if let Some((c, rs, cs, beta)) = e.addend {
+        let b = S::splat(beta);
+        for (r, accs) in acc.iter_mut().enumerate() {
+            let ri = i + r.min(rows - 1);
+            for (v, x) in accs.iter_mut().enumerate() {
+                let cv = fetch::<S>(c.add(ri * rs + (j + v * S::LANES) * cs), cs, lanes[v]);
+                *x = S::add(*x, S::mul(b, cv));
+            }
+        }
+    }
+    if !e.row_bias.is_null() {
+        for (r, accs) in acc.iter_mut().enumerate() {
+            let b = S::splat(*e.row_bias.add(i + r.min(rows - 1)));
+            for x in accs.iter_mut() {
+                *x = S::add(*x, b);
+            }
+        }
+    }
+    if !e.col_bias.is_null() {
+        let mut b = [S::zero(); NV];
+        for (v, b) in b.iter_mut().enumerate() {
+            *b = fetch::<S>(e.col_bias.add(j + v * S::LANES), 1, lanes[v]);
+        }
+        for accs in acc.iter_mut() {
+            for (x, &b) in accs.iter_mut().zip(&b) {
+                *x = S::add(*x, b);
+            }
+        }
+    }
+    for stage in std::slice::from_raw_parts(e.stages.0, e.stages.1) {
+        for (r, accs) in acc.iter_mut().enumerate() {
+            let chan = e.chan0 + i + r.min(rows - 1);
+            for x in accs.iter_mut() {
+                *x = stage.apply_vec::<S>(chan, *x);
+            }
+        }
+    }
+    if let Some(res) = e.residual.filter(|_| !e.res_after) {
+        add_residual_tile::<S, MR, NV>(acc, res, i, rows, j, lanes);
+    }
+    match e.act {
+        Activation::None => {}
+        // The common case, with the activation known to the compiler in the loop.
+        Activation::Relu => {
+            for accs in acc.iter_mut() {
+                for x in accs.iter_mut() {
+                    *x = activate::<S>(*x, &Activation::Relu);
+                }
+            }
+        }
+        act => {
+            for accs in acc.iter_mut() {
+                for x in accs.iter_mut() {
+                    *x = activate::<S>(*x, &act);
+                }
+            }
+        }
+    }
+    if let Some(res) = e.residual.filter(|_| e.res_after) {
+        add_residual_tile::<S, MR, NV>(acc, res, i, rows, j, lanes);
+    }
+}
+
+/// Adds the tile's elements of the row-major residual `(data, row stride)` to `acc`, as
+/// [`epilogue_tile`] lays the tile out.
+#[inline(always)]
+unsafe fn add_residual_tile<S: Simd, const MR: usize, const NV: usize>(
+    acc: &mut [[S::V; NV]; MR],
+    (res, ld): (*const f32, usize),
+    i: usize,
+    rows: usize,
+    j: usize,
+    lanes: &[usize; NV],
+) {
+    for (r, accs) in acc.iter_mut().enumerate() {
+        let ri = i + r.min(rows - 1);
+        for (v, x) in accs.iter_mut().enumerate() {
+            *x = S::add(*x, fetch::<S>(res.add(ri * ld + j + v * S::LANES), 1, lanes[v]));
         }
     }
 }

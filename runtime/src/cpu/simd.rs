@@ -62,6 +62,21 @@ pub(crate) trait Simd: Copy {
     unsafe fn prefetch(p: *const f32) {
         let _ = p;
     }
+    /// The first `n <= LANES` elements at `p`, the other lanes `+0.0`; reads nothing past
+    /// `p + n` (so `p` need only be valid for `n` elements).
+    #[inline(always)]
+    unsafe fn load_first(p: *const f32, n: usize) -> Self::V {
+        let mut buf = [0.0f32; 16];
+        std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
+        Self::load(buf.as_ptr())
+    }
+    /// Stores the first `n <= LANES` lanes of `v` at `p` and touches nothing past `p + n`.
+    #[inline(always)]
+    unsafe fn store_first(p: *mut f32, n: usize, v: Self::V) {
+        let mut buf = [0.0f32; 16];
+        Self::store(buf.as_mut_ptr(), v);
+        std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
+    }
     /// The lanes of `a` and `b` interleaved, `[a0, b0, a1, b1, ..]`, as two vectors (the
     /// first holds the low halves).
     #[inline(always)]
@@ -242,6 +257,14 @@ mod x86 {
             _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>())
         }
         #[inline(always)]
+        unsafe fn load_first(p: *const f32, n: usize) -> __m256 {
+            _mm256_maskload_ps(p, first_lanes(n))
+        }
+        #[inline(always)]
+        unsafe fn store_first(p: *mut f32, n: usize, v: __m256) {
+            _mm256_maskstore_ps(p, first_lanes(n), v)
+        }
+        #[inline(always)]
         unsafe fn zip(a: __m256, b: __m256) -> (__m256, __m256) {
             // Within 128-bit halves: [a0 b0 a1 b1 | a4 b4 a5 b5] and [a2 b2 a3 b3 | a6 b6 a7 b7].
             let (lo, hi) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
@@ -330,6 +353,20 @@ mod x86 {
         unsafe fn prefetch(p: *const f32) {
             _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>())
         }
+        #[inline(always)]
+        unsafe fn load_first(p: *const f32, n: usize) -> __m512 {
+            _mm512_maskz_loadu_ps(((1u32 << n) - 1) as __mmask16, p)
+        }
+        #[inline(always)]
+        unsafe fn store_first(p: *mut f32, n: usize, v: __m512) {
+            _mm512_mask_storeu_ps(p, ((1u32 << n) - 1) as __mmask16, v)
+        }
+    }
+
+    /// An AVX2 lane mask selecting lanes `0..n` (`n <= 8`): their sign bits set.
+    #[inline(always)]
+    unsafe fn first_lanes(n: usize) -> __m256i {
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
     }
 }
 
