@@ -262,7 +262,26 @@ mod x86 {
         }
         #[inline(always)]
         unsafe fn store_first(p: *mut f32, n: usize, v: __m256) {
-            _mm256_maskstore_ps(p, first_lanes(n), v)
+            // Four, two and one lanes with plain stores: a masked store (`vmaskmovps`) is
+            // microcoded and slow on some x86 cores (AMD's Zen among them).
+            let (mut p, mut n, mut part) = (p, n, _mm256_castps256_ps128(v));
+            if n >= 8 {
+                _mm256_storeu_ps(p, v);
+                return;
+            }
+            if n >= 4 {
+                _mm_storeu_ps(p, part);
+                part = _mm256_extractf128_ps::<1>(v);
+                (p, n) = (p.add(4), n - 4);
+            }
+            if n >= 2 {
+                _mm_storel_pd(p.cast::<f64>(), _mm_castps_pd(part));
+                part = _mm_movehl_ps(part, part);
+                (p, n) = (p.add(2), n - 2);
+            }
+            if n == 1 {
+                _mm_store_ss(p, part);
+            }
         }
         #[inline(always)]
         unsafe fn zip(a: __m256, b: __m256) -> (__m256, __m256) {
