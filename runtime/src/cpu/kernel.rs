@@ -159,7 +159,7 @@ pub(crate) unsafe fn activate<S: Simd>(t: S::V, act: &Activation) -> S::V {
         // `x` if `x > 0` or NaN, else `+0`.
         Activation::Relu => {
             let keep = S::or_mask(S::gt(t, S::zero()), S::nan(t));
-            S::select(keep, t, S::zero())
+            S::keep(keep, t)
         }
         // `alpha * x` if `x < 0`, else `x`.
         Activation::LeakyRelu { alpha } => S::select(S::gt(S::zero(), t), S::mul(S::splat(alpha), t), t),
@@ -316,6 +316,22 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
 /// intrinsics would not inline.
 #[inline(always)]
 unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
+    e: &EpiRaw,
+    acc: &mut [[S::V; NV]; MR],
+    i: usize,
+    rows: usize,
+    j: usize,
+    lanes: &[usize; NV],
+) {
+    // Work on a local copy, which LLVM keeps in registers, and store it back once.
+    let mut tile = *acc;
+    epilogue_steps::<S, MR, NV>(e, &mut tile, i, rows, j, lanes);
+    *acc = tile;
+}
+
+/// The steps of [`epilogue_tile`] on the tile `acc`.
+#[inline(always)]
+unsafe fn epilogue_steps<S: Simd, const MR: usize, const NV: usize>(
     e: &EpiRaw,
     acc: &mut [[S::V; NV]; MR],
     i: usize,

@@ -53,6 +53,11 @@ pub(crate) trait Simd: Copy {
     unsafe fn or_mask(a: Self::M, b: Self::M) -> Self::M;
     /// `t` where `m` is set, else `f`.
     unsafe fn select(m: Self::M, t: Self::V, f: Self::V) -> Self::V;
+    /// `t` where `m` is set, else `+0.0`.
+    #[inline(always)]
+    unsafe fn keep(m: Self::M, t: Self::V) -> Self::V {
+        Self::select(m, t, Self::zero())
+    }
     /// Bitwise and of the lanes' bit patterns.
     unsafe fn and_bits(a: Self::V, b: Self::V) -> Self::V;
     /// Bitwise or of the lanes' bit patterns.
@@ -243,6 +248,12 @@ mod x86 {
         #[inline(always)]
         unsafe fn select(m: __m256, t: __m256, f: __m256) -> __m256 {
             _mm256_blendv_ps(f, t, m)
+        }
+        #[inline(always)]
+        unsafe fn keep(m: __m256, t: __m256) -> __m256 {
+            // A mask lane is all ones or all zeros: a bitwise and (no blend, which LLVM
+            // may turn into a slow masked store when `t` lives in memory).
+            _mm256_and_ps(m, t)
         }
         #[inline(always)]
         unsafe fn and_bits(a: __m256, b: __m256) -> __m256 {
