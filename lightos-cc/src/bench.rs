@@ -4,6 +4,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use lightos_ir::{DType, Tensor};
+use lightos_runtime::exec::Executor;
 use lightos_runtime::model::Model;
 
 use crate::cli::{read_inputs, BenchArgs};
@@ -47,11 +48,66 @@ pub fn bench_command(a: BenchArgs, out: &mut dyn Write) -> Result<(), CliError> 
             a.iters
         )
     };
+    let text = match a.profile {
+        Some(top) => text + &profile(&executor, &inputs, a.iters, top)?,
+        None => text,
+    };
     out.write_all(text.as_bytes()).map_err(|source| CliError::Io {
         action: "write to",
         path: "<stdout>".into(),
         source,
     })
+}
+
+/// Times every step over `iters` runs and reports the `top` slowest steps by median, then
+/// the medians summed per kernel kind.
+fn profile(executor: &Executor, inputs: &[Tensor], iters: usize, top: usize) -> Result<String, CliError> {
+    let labels = executor.step_labels();
+    let mut runs = vec![vec![Duration::ZERO; labels.len()]; iters];
+    for times in &mut runs {
+        executor.run_profiled(inputs, times)?;
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let medians: Vec<f64> = (0..labels.len())
+        .map(|s| {
+            let mut t: Vec<f64> = runs.iter().map(|r| ms(r[s])).collect();
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    let total: f64 = medians.iter().sum();
+    let share = |t: f64| if total > 0.0 { 100.0 * t / total } else { 0.0 };
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|&x, &y| medians[y].total_cmp(&medians[x]));
+    let mut text = format!(
+        "steps by median time over {iters} runs (sum {total:.3} ms):\n{:>5} {:>9} {:>6}  {:<16} {:<24} {:<20} node\n",
+        "step", "ms", "%", "kernel", "result", "ops"
+    );
+    for &s in order.iter().take(top) {
+        let l = &labels[s];
+        text += &format!(
+            "{s:>5} {:>9.3} {:>5.1}%  {:<16} {:<24} {:<20} {}\n",
+            medians[s],
+            share(medians[s]),
+            l.kernel,
+            l.shape,
+            l.ops,
+            l.node
+        );
+    }
+    let mut kinds: std::collections::BTreeMap<&str, (usize, f64)> = Default::default();
+    for (l, &t) in labels.iter().zip(&medians) {
+        let e = kinds.entry(l.kernel).or_default();
+        e.0 += 1;
+        e.1 += t;
+    }
+    let mut kinds: Vec<_> = kinds.into_iter().collect();
+    kinds.sort_by(|x, y| y.1 .1.total_cmp(&x.1 .1));
+    text += "per kernel kind:\n";
+    for (kind, (steps, t)) in kinds {
+        text += &format!("  {kind:<16} {steps:>4} steps {t:>9.3} ms {:>5.1}%\n", share(t));
+    }
+    Ok(text)
 }
 
 /// Inputs of the model's (fixed) input shapes, uniform in [0, 1) from a fixed-seed

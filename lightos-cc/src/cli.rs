@@ -125,6 +125,10 @@ pub struct BenchArgs {
     /// Print one JSON line: {"median_ms": .., "min_ms": .., "peak_bytes": ..}.
     #[arg(long = "json")]
     pub json: bool,
+    /// Also time every step over as many more runs, and print the N slowest steps (by
+    /// median) and the time per kernel kind.
+    #[arg(long = "profile", value_name = "N")]
+    pub profile: Option<usize>,
     /// Backend selection.
     #[command(flatten)]
     pub backend: BackendArgs,

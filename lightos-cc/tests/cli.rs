@@ -168,3 +168,63 @@ fn errors_are_one_clear_line_and_a_failure_code() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.lart"));
 }
+
+#[test]
+fn bench_reports_latency_memory_and_a_per_step_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = compile_into("digits_cnn", dir.path());
+    let input = fixture("digits_cnn_in.npy");
+    let json = ok(&cc(&["bench", s(&art), "--input", s(&input), "--iters", "3", "--json"]));
+    let line = json.trim();
+    assert!(line.starts_with("{\"median_ms\": ") && line.ends_with('}'), "{line}");
+    assert!(
+        line.contains("\"min_ms\": ") && line.contains("\"peak_bytes\": "),
+        "{line}"
+    );
+
+    // The plan's step count, as `inspect` reports it.
+    let manifest = ok(&cc(&["inspect", s(&art)]));
+    let steps: usize = manifest
+        .split("cpu plan (fast mode): ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no step count in {manifest}"));
+    let text = ok(&cc(&[
+        "bench",
+        s(&art),
+        "--input",
+        s(&input),
+        "--iters",
+        "3",
+        "--profile",
+        "2",
+    ]));
+    assert!(text.contains("steps by median time over 3 runs"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().position(|l| l.trim_start().starts_with("step ")).unwrap();
+    let kinds = lines.iter().position(|l| *l == "per kernel kind:").unwrap();
+    // Exactly the two slowest steps, each naming its kernel, result shape and node.
+    assert_eq!(kinds - header - 1, 2, "{text}");
+    for l in &lines[header + 1..kinds] {
+        assert!(
+            l.contains('%') && l.contains('[') && l.split_whitespace().count() >= 7,
+            "{l}"
+        );
+    }
+    // Every step is counted once in the per-kind totals.
+    let counted: usize = lines[kinds + 1..]
+        .iter()
+        .map(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(counted, steps, "{text}");
+
+    let zero = cc(&["bench", s(&art), "--input", s(&input), "--iters", "0"]);
+    assert_eq!(zero.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("--iters must be at least 1"));
+}

@@ -2,7 +2,9 @@
 //! two threads, against the reference interpreter and this core's measured peak.
 //!
 //! Run with `cargo bench -p lightos-runtime --bench gemm` (add `-- quick` for fewer
-//! repetitions, and words such as `512` or `conv` to run only the matching cases). Each figure is the best of several runs; the peak is a tight loop of
+//! repetitions, and words such as `512` or `conv` to run only the matching cases; set
+//! `BENCH_REPS=N` for N repetitions, e.g. to profile one case under `perf`). Each figure
+//! is the best of several runs; the peak is a tight loop of
 //! independent AVX2 FMAs (and of multiply + add pairs, the strict kernel's instruction
 //! mix) in registers.
 
@@ -139,7 +141,10 @@ fn main() {
     let quick = args.iter().any(|a| a == "quick");
     let filters: Vec<&String> = args.iter().filter(|a| *a != "quick").collect();
     let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
-    let reps = if quick { 3 } else { 10 };
+    let reps = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 3 } else { 10 });
     let isa = Isa::detect();
     println!("isa: {isa:?}");
     let pk = if wanted("peak") || filters.is_empty() {
@@ -214,13 +219,29 @@ fn main() {
     // 3x3 convolutions of ResNet and VGG stages with weights packed ahead of time, as the
     // executor runs them (fast mode takes the Winograd path there); GFLOP/s counts the
     // direct convolution's flops.
-    for (ch, hw) in [(64, 56), (128, 28), (256, 14), (512, 14), (512, 7)] {
-        let name = format!("packed conv 3x3 {ch}->{ch} {hw}x{hw}");
-        let mut p = Conv2dParams::new(1, ch, [hw, hw], ch, [3, 3]);
-        p.padding = Padding::Explicit(vec![1, 1, 1, 1]);
-        let (x, w, bias) = (data(ch * hw * hw, 4), data(ch * ch * 9, 5), data(ch, 6));
-        let flops = 2.0 * (ch * hw * hw * ch * 9) as f64;
-        let mut out = vec![0.0f32; ch * hw * hw];
+    // 3x3 stride-1 shapes of ResNet and VGG, and the small-K 1x1 and first-layer shapes of
+    // ResNet, SqueezeNet and ShuffleNet: (cin, cout, kernel, stride, pad, input size).
+    let shapes: [(usize, usize, usize, usize, usize, usize); 10] = [
+        (64, 64, 3, 1, 1, 56),
+        (128, 128, 3, 1, 1, 28),
+        (256, 256, 3, 1, 1, 14),
+        (512, 512, 3, 1, 1, 14),
+        (512, 512, 3, 1, 1, 7),
+        (16, 64, 1, 1, 0, 55),
+        (64, 16, 1, 1, 0, 55),
+        (64, 64, 1, 1, 0, 56),
+        (512, 2048, 1, 1, 0, 7),
+        (3, 64, 3, 2, 0, 224),
+    ];
+    for (cin, cout, k, stride, pad, hw) in shapes {
+        let name = format!("packed conv {k}x{k} s{stride} {cin}->{cout} {hw}x{hw}");
+        let mut p = Conv2dParams::new(1, cin, [hw, hw], cout, [k, k]);
+        p.padding = Padding::Explicit(vec![pad; 4]);
+        p.strides = [stride, stride];
+        let ohw = (hw + 2 * pad - k) / stride + 1;
+        let (x, w, bias) = (data(cin * hw * hw, 4), data(cout * cin * k * k, 5), data(cout, 6));
+        let flops = 2.0 * (cout * ohw * ohw * cin * k * k) as f64;
+        let mut out = vec![0.0f32; cout * ohw * ohw];
         let fusion = ConvFusion {
             activation: lightos_runtime::cpu::Activation::Relu,
             ..ConvFusion::default()

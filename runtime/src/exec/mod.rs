@@ -27,6 +27,7 @@ mod steps;
 mod tests;
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use lightos_ir::{Arena, DType, Graph, Tensor};
 
@@ -53,6 +54,19 @@ struct Step {
     /// A reshape-like node whose result may stay a view of its operand's arena slot
     /// (the plan keeps the slot alive for the view's readers).
     view: bool,
+}
+
+/// What one step of a plan runs, for profiles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepLabel {
+    /// The kernel kind, as [`PlanSummary::kernels`] names it.
+    pub kernel: &'static str,
+    /// The ops of the graph nodes the step covers, joined by `+`.
+    pub ops: String,
+    /// The name of the step's first graph node.
+    pub node: String,
+    /// The shape of the step's (first) result.
+    pub shape: String,
 }
 
 /// What a plan is made of, for reports.
@@ -225,9 +239,47 @@ impl<'g> Executor<'g> {
 
     /// Runs the graph on `inputs` (in graph-input order) and returns its outputs.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
+        self.run_timed(inputs, None)
+    }
+
+    /// [`Executor::run`], also adding each step's wall time to `times[step]` (one entry
+    /// per step of [`Executor::step_labels`]), for profiles.
+    pub fn run_profiled(&self, inputs: &[Tensor], times: &mut [Duration]) -> Result<Vec<Tensor>, RunError> {
+        if times.len() != self.steps.len() {
+            return Err(RunError::Profile {
+                steps: self.steps.len(),
+                got: times.len(),
+            });
+        }
+        self.run_timed(inputs, Some(times))
+    }
+
+    /// What each step runs, in run order, for profiles.
+    pub fn step_labels(&self) -> Vec<StepLabel> {
+        let nodes = self.graph.nodes();
+        self.steps
+            .iter()
+            .map(|s| {
+                let covered: Vec<&lightos_ir::Node> = s.nodes.iter().map(|&i| &nodes[i]).collect();
+                StepLabel {
+                    kernel: s.kernel.name(),
+                    ops: covered.iter().map(|n| n.op.name()).collect::<Vec<_>>().join("+"),
+                    node: covered.first().map(|n| n.name.clone()).unwrap_or_default(),
+                    shape: covered
+                        .last()
+                        .and_then(|n| n.results.first())
+                        .map(|&r| self.graph.ty(r).shape.to_string())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    /// [`Executor::run`], timing each step into `times` when given.
+    fn run_timed(&self, inputs: &[Tensor], times: Option<&mut [Duration]>) -> Result<Vec<Tensor>, RunError> {
         check_inputs(self.graph, inputs)?;
         let arena = self.take_arena();
-        let outputs = self.run_in(inputs, arena.as_ref());
+        let outputs = self.run_in(inputs, arena.as_ref(), times);
         if let Some(a) = arena {
             self.give_back(a);
         }
@@ -251,12 +303,18 @@ impl<'g> Executor<'g> {
     }
 
     /// [`Executor::run`] with `arena` for the planned results.
-    fn run_in(&self, inputs: &[Tensor], arena: Option<&Arc<Arena>>) -> Result<Vec<Tensor>, RunError> {
+    fn run_in(
+        &self,
+        inputs: &[Tensor],
+        arena: Option<&Arc<Arena>>,
+        mut times: Option<&mut [Duration]>,
+    ) -> Result<Vec<Tensor>, RunError> {
         let mut env = self.known.clone();
         for (port, t) in self.graph.inputs().iter().zip(inputs) {
             env[port.value.index()] = Some(t.clone());
         }
-        for step in &self.steps {
+        for (index, step) in self.steps.iter().enumerate() {
+            let start = times.is_some().then(Instant::now);
             let last = *step.nodes.last().unwrap_or(&0);
             let node = &self.graph.nodes()[last];
             let node_error = |source: EvalError| RunError::Node {
@@ -303,6 +361,9 @@ impl<'g> Executor<'g> {
             }
             for v in &step.dead_after {
                 env[v.index()] = None;
+            }
+            if let (Some(times), Some(start)) = (times.as_deref_mut(), start) {
+                times[index] += start.elapsed();
             }
         }
         self.graph

@@ -103,6 +103,33 @@ fn each_node_gets_its_kernel() {
 }
 
 #[test]
+fn a_profiled_run_times_every_step_and_gives_the_same_outputs() {
+    let g = net();
+    let x = input();
+    let e = Executor::new(&g, cpu(Mode::Strict, 2)).unwrap();
+    let labels = e.step_labels();
+    assert_eq!(labels.len(), e.summary().steps);
+    // Labels follow the summary's kernel kinds, step for step.
+    for (kind, steps, _) in e.summary().kernels {
+        assert_eq!(labels.iter().filter(|l| l.kernel == kind).count(), steps, "{kind}");
+    }
+    assert!(
+        labels.iter().all(|l| !l.ops.is_empty() && l.shape.starts_with('[')),
+        "{labels:?}"
+    );
+    let mut times = vec![std::time::Duration::ZERO; labels.len()];
+    let got = e.run_profiled(std::slice::from_ref(&x), &mut times).unwrap();
+    assert_eq!(got, e.run(std::slice::from_ref(&x)).unwrap());
+    assert!(times.iter().any(|t| !t.is_zero()), "{times:?}");
+    let mut short = vec![std::time::Duration::ZERO; labels.len() - 1];
+    let err = e.run_profiled(std::slice::from_ref(&x), &mut short).unwrap_err();
+    assert!(
+        matches!(err, crate::reference::RunError::Profile { steps, got } if steps == labels.len() && got == steps - 1),
+        "{err}"
+    );
+}
+
+#[test]
 fn strict_steps_are_bit_identical_to_the_interpreter() {
     let g = net();
     let x = input();

@@ -11,6 +11,14 @@ use crate::native::NativeProgram;
 /// Why a graph could not be run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RunError {
+    /// A profile was asked for with the wrong number of step times.
+    #[error("the plan has {steps} steps, but {got} step times were given for its profile")]
+    Profile {
+        /// Steps in the plan.
+        steps: usize,
+        /// Step times given.
+        got: usize,
+    },
     /// The number of inputs is wrong.
     #[error("the model takes {expected} inputs, {given} were given")]
     InputCount {
