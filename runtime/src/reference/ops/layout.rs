@@ -189,24 +189,38 @@ pub(crate) fn transpose(perm: &[usize], x: &Tensor) -> Result<Tensor, EvalError>
     }
     let out: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
     let size = x.dtype().size_bytes();
-    let len = x.bytes().len();
-    let mut words = vec![0u64; len.div_ceil(8)];
-    permute_bytes(
-        size,
-        dims,
-        perm,
-        x.bytes(),
-        &mut bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..len],
-    );
+    let words = permuted_words(size, dims, perm, x.bytes());
     Ok(Tensor::from_words(x.dtype(), out, words)?)
 }
 
-/// Writes the elements (`size` bytes each) of `src`, of shape `dims`, to `dst` in the
-/// order of the axes `perm`: output axis `i` is input axis `perm[i]`. Output axes that
-/// stay neighbours in the input are merged, and a run that is contiguous in both is
-/// copied as one block.
-fn permute_bytes(size: usize, dims: &[usize], perm: &[usize], src: &[u8], dst: &mut [u8]) {
-    if dst.is_empty() {
+/// The elements (`size` bytes each) of `src`, of shape `dims`, in the order of the axes
+/// `perm` (see [`permute_bytes`]), as words zero-padded past the last byte. Nothing is
+/// zeroed first that the permutation is about to write.
+fn permuted_words(size: usize, dims: &[usize], perm: &[usize], src: &[u8]) -> Vec<u64> {
+    let len = src.len();
+    let mut words: Vec<u64> = Vec::with_capacity(len.div_ceil(8));
+    let dst = words.as_mut_ptr().cast::<u8>();
+    // SAFETY: the capacity holds `len.div_ceil(8) * 8 >= len` bytes; `permute_bytes`
+    // writes each of the first `len` exactly once (the permuted elements tile them), the
+    // padding after them is zeroed here, so every word is initialized before `set_len`.
+    unsafe {
+        permute_bytes(size, dims, perm, src, dst, len);
+        std::ptr::write_bytes(dst.add(len), 0, len.div_ceil(8) * 8 - len);
+        words.set_len(len.div_ceil(8));
+    }
+    words
+}
+
+/// Writes the elements (`size` bytes each) of `src`, of shape `dims`, to the `len` bytes
+/// at `dst` in the order of the axes `perm`: output axis `i` is input axis `perm[i]`.
+/// Output axes that stay neighbours in the input are merged, and a run that is contiguous
+/// in both is copied as one block.
+///
+/// # Safety
+///
+/// `dst` must be valid for `len == src.len()` bytes of writes and not overlap `src`.
+unsafe fn permute_bytes(size: usize, dims: &[usize], perm: &[usize], src: &[u8], dst: *mut u8, len: usize) {
+    if len == 0 {
         return;
     }
     let mut in_strides = vec![size; dims.len()];
@@ -238,8 +252,11 @@ fn permute_bytes(size: usize, dims: &[usize], perm: &[usize], src: &[u8], dst: &
     };
     let mut index = vec![0usize; axes.len()];
     let mut offset = 0usize;
-    for chunk in dst.chunks_exact_mut(block) {
-        chunk.copy_from_slice(&src[offset..offset + block]);
+    for start in (0..len).step_by(block) {
+        let from = &src[offset..offset + block];
+        // SAFETY: `start + block <= len` (the blocks tile the output), and the caller
+        // gave `len` writable bytes at `dst`.
+        std::ptr::copy_nonoverlapping(from.as_ptr(), dst.add(start), block);
         for a in (0..axes.len()).rev() {
             index[a] += 1;
             offset += axes[a].1;
