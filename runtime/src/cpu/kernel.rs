@@ -247,6 +247,9 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
 /// packed B panel stays in L1 while the A panels stream from L2), with edge tiles masked.
 #[inline(always)]
 pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(job: &MacroJob) {
+    if MR > 1 && job.rows == 1 {
+        return macro_row::<S, MR, NV, FMA>(job);
+    }
     let nr = NV * S::LANES;
     let epi = job.epi.filter(|(e, _, _)| !e.is_identity());
     for jp in 0..job.cols.div_ceil(nr) {
@@ -298,6 +301,65 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
                         put::<S>(c.add(r * job.ldc + v * S::LANES), lanes[v], x);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Column panels the one-row kernel works on at once.
+const ROW_PANELS: usize = 4;
+
+/// [`macro_kernel`] for a block of one row (a matrix-vector product, such as a
+/// classifier's fully connected layer at batch 1), where the `MR`-row tile would leave all
+/// but one row idle: it runs [`ROW_PANELS`] column panels at a time instead, whose
+/// `ROW_PANELS * NV` accumulators are independent chains that keep the multiply-add units
+/// busy. Each element still accumulates along K in order with the same operation, so the
+/// bits are those of the tiled kernel.
+#[inline(always)]
+unsafe fn macro_row<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(job: &MacroJob) {
+    let nr = NV * S::LANES;
+    let epi = job.epi.filter(|(e, _, _)| !e.is_identity());
+    let panels = job.cols.div_ceil(nr);
+    for jp in (0..panels).step_by(ROW_PANELS) {
+        let group = ROW_PANELS.min(panels - jp);
+        // A short last group repeats its last panel in the unused slots, never stored.
+        let b: [*const f32; ROW_PANELS] = std::array::from_fn(|q| job.b.add((jp + q.min(group - 1)) * job.b_stride));
+        let lanes: [[usize; NV]; ROW_PANELS] = std::array::from_fn(|q| {
+            let cv = nr.min(job.cols - (jp + q.min(group - 1)) * nr);
+            std::array::from_fn(|v| cv.saturating_sub(v * S::LANES).min(S::LANES))
+        });
+        let mut acc = [[S::zero(); NV]; ROW_PANELS];
+        if !job.first {
+            for (q, row) in acc.iter_mut().enumerate().take(group) {
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = fetch::<S>(job.c.add((jp + q) * nr + v * S::LANES), 1, lanes[q][v]);
+                }
+            }
+        }
+        let mut a = job.a;
+        let mut off = 0;
+        for _ in 0..job.kc {
+            let ar = S::splat(*a);
+            for (row, &bq) in acc.iter_mut().zip(&b) {
+                for (v, x) in row.iter_mut().enumerate() {
+                    let bv = S::load(bq.add(off + v * S::LANES));
+                    *x = if FMA {
+                        S::fmadd(ar, bv, *x)
+                    } else {
+                        S::add(*x, S::mul(ar, bv))
+                    };
+                }
+            }
+            a = a.add(MR);
+            off += nr;
+        }
+        for (q, row) in acc.iter_mut().enumerate().take(group) {
+            let mut tile = [*row];
+            if let Some((e, i0, j0)) = &epi {
+                epilogue_tile::<S, 1, NV>(e, &mut tile, *i0, 1, j0 + (jp + q) * nr, &lanes[q]);
+            }
+            for (v, &x) in tile[0].iter().enumerate().filter(|&(v, _)| lanes[q][v] > 0) {
+                put::<S>(job.c.add((jp + q) * nr + v * S::LANES), lanes[q][v], x);
             }
         }
     }

@@ -81,6 +81,10 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (25, 17, 129),
     (97, 600, 18),
     (130, 64, 9),
+    // One row (the one-row kernel): two K blocks and a short last group of panels; and
+    // a last row block of one row (145 = 144 + 1).
+    (1, 300, 133),
+    (145, 20, 40),
 ];
 
 #[test]
