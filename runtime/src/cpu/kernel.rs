@@ -438,7 +438,13 @@ unsafe fn epilogue_steps<S: Simd, const MR: usize, const NV: usize>(
             }
         }
     }
-    for stage in std::slice::from_raw_parts(e.stages.0, e.stages.1) {
+    // (`stages.0` is null when there are none, which `from_raw_parts` does not allow.)
+    let stages = if e.stages.1 > 0 {
+        std::slice::from_raw_parts(e.stages.0, e.stages.1)
+    } else {
+        &[]
+    };
+    for stage in stages {
         for (r, accs) in acc.iter_mut().enumerate() {
             let chan = e.chan0 + i + r.min(rows - 1);
             for x in accs.iter_mut() {
