@@ -293,7 +293,7 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
             }
             micro::<S, MR, NV, FMA>(job.kc, job.a.add(ip * job.a_stride), b, &mut acc);
             if let Some((e, i0, j0)) = &epi {
-                epilogue_tile::<S, MR, NV>(e, &mut acc, i0 + ip * MR, rv, j0 + jp * nr, &lanes);
+                acc = epilogue_tile::<S, MR, NV>(e, acc, i0 + ip * MR, rv, j0 + jp * nr, &lanes);
             }
             for (r, row) in acc.iter().enumerate() {
                 if r < rv {
@@ -356,7 +356,7 @@ unsafe fn macro_row<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
         for (q, row) in acc.iter_mut().enumerate().take(group) {
             let mut tile = [*row];
             if let Some((e, i0, j0)) = &epi {
-                epilogue_tile::<S, 1, NV>(e, &mut tile, *i0, 1, j0 + (jp + q) * nr, &lanes[q]);
+                tile = epilogue_tile::<S, 1, NV>(e, tile, *i0, 1, j0 + (jp + q) * nr, &lanes[q]);
             }
             for (v, &x) in tile[0].iter().enumerate().filter(|&(v, _)| lanes[q][v] > 0) {
                 put::<S>(job.c.add((jp + q) * nr + v * S::LANES), lanes[q][v], x);
@@ -375,32 +375,17 @@ unsafe fn macro_row<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
 /// operands are read from row `rows - 1` (and masked loads), never past C's operands.
 ///
 /// Plain loops only: a closure would not inherit the caller's target features, and its
-/// intrinsics would not inline.
+/// intrinsics would not inline. The tile is taken and returned by value, so that LLVM
+/// keeps it in registers even where the caller's accumulators live in memory.
 #[inline(always)]
 unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
     e: &EpiRaw,
-    acc: &mut [[S::V; NV]; MR],
+    mut acc: [[S::V; NV]; MR],
     i: usize,
     rows: usize,
     j: usize,
     lanes: &[usize; NV],
-) {
-    // Work on a local copy, which LLVM keeps in registers, and store it back once.
-    let mut tile = *acc;
-    epilogue_steps::<S, MR, NV>(e, &mut tile, i, rows, j, lanes);
-    *acc = tile;
-}
-
-/// The steps of [`epilogue_tile`] on the tile `acc`.
-#[inline(always)]
-unsafe fn epilogue_steps<S: Simd, const MR: usize, const NV: usize>(
-    e: &EpiRaw,
-    acc: &mut [[S::V; NV]; MR],
-    i: usize,
-    rows: usize,
-    j: usize,
-    lanes: &[usize; NV],
-) {
+) -> [[S::V; NV]; MR] {
     if let Some(alpha) = e.alpha {
         let a = S::splat(alpha);
         for accs in acc.iter_mut() {
@@ -453,7 +438,7 @@ unsafe fn epilogue_steps<S: Simd, const MR: usize, const NV: usize>(
         }
     }
     if let Some(res) = e.residual.filter(|_| !e.res_after) {
-        add_residual_tile::<S, MR, NV>(acc, res, i, rows, j, lanes);
+        add_residual_tile::<S, MR, NV>(&mut acc, res, i, rows, j, lanes);
     }
     match e.act {
         Activation::None => {}
@@ -474,8 +459,9 @@ unsafe fn epilogue_steps<S: Simd, const MR: usize, const NV: usize>(
         }
     }
     if let Some(res) = e.residual.filter(|_| e.res_after) {
-        add_residual_tile::<S, MR, NV>(acc, res, i, rows, j, lanes);
+        add_residual_tile::<S, MR, NV>(&mut acc, res, i, rows, j, lanes);
     }
+    acc
 }
 
 /// Adds the tile's elements of the row-major residual `(data, row stride)` to `acc`, as
