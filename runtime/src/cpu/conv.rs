@@ -394,7 +394,13 @@ fn conv_from(
     let a_len = mul(mul(cout_g.div_ceil(ks.mr), ks.mr, "packed weight")?, k, "packed weight")?;
     mul(a_len, p.groups, "packed weight")?;
     let col_tiles = ohw.div_ceil(ks.nr);
-    let units = p.batch * p.groups * col_tiles;
+    let row_parts = row_parts(p.batch * p.groups, col_tiles, ohw, ks.nr, cout_g, ks.mr, threads);
+    let row_ranges: Vec<std::ops::Range<usize>> = threads::split(cout_g.div_ceil(ks.mr), row_parts)
+        .into_iter()
+        .map(|r| r.start * ks.mr..(r.end * ks.mr).min(cout_g))
+        .collect();
+    // Units: column tiles, within row parts, within images and groups.
+    let units = p.batch * p.groups * row_ranges.len() * col_tiles;
     let parts = threads::split(units, threads);
     let outp = SharedOut(out.as_mut_ptr());
     threads::with_buffers(3 + parts.len(), |bufs| {
@@ -428,9 +434,10 @@ fn conv_from(
         threads::run_parts(&parts, bbufs, |part, bbuf| {
             let mut u = part.start;
             while u < part.end {
-                let (ng, t0) = (u / col_tiles, u % col_tiles);
+                let (ngr, t0) = (u / col_tiles, u % col_tiles);
                 let t1 = col_tiles.min(t0 + (part.end - u));
                 u += t1 - t0;
+                let (ng, rows) = (ngr / row_ranges.len(), row_ranges[ngr % row_ranges.len()].clone());
                 let (n, g) = (ng / p.groups, ng % p.groups);
                 let xs = &xsrc[(n * p.in_channels + g * cin_g) * plane..][..cin_g * plane];
                 let im2col = Im2col {
@@ -457,11 +464,43 @@ fn conv_from(
                 };
                 let cols = t0 * ks.nr..(t1 * ks.nr).min(ohw);
                 // SAFETY: the kernels were checked available; units own disjoint tiles.
-                unsafe { run_region(&ks, &pr, 0..cout_g, cols, bbuf) };
+                unsafe { run_region(&ks, &pr, rows, cols, bbuf) };
             }
         });
     });
     Ok(())
+}
+
+/// Into how many parts to split each image and group's output channels (rows), so that
+/// `threads` threads get even shares: one, unless splitting the `planes * col_tiles`
+/// column tiles alone would leave the busiest thread with more than 5% over its share of
+/// the `planes * cols` columns (a few tiles, or a short last one, as on 7x7 and 14x14
+/// images) while `threads` row parts would not. Every element is computed the same way
+/// whichever thread computes it, so this never changes a bit.
+fn row_parts(planes: usize, col_tiles: usize, cols: usize, nr: usize, rows: usize, mr: usize, threads: usize) -> usize {
+    if threads <= 1 {
+        return 1;
+    }
+    // The largest share of real columns (rows) any thread gets, over the even share.
+    let worst = |tiles: usize, tile: usize, len: usize, count: usize, parts: usize| {
+        let real = |t: usize| (len - (t % tiles) * tile).min(tile);
+        let most = threads::split(count * tiles, parts)
+            .into_iter()
+            .map(|r| r.map(real).sum::<usize>())
+            .max()
+            .unwrap_or(0);
+        most as f64 * parts as f64 / (count * len) as f64
+    };
+    let by_cols = worst(col_tiles, nr, cols, planes, threads);
+    if by_cols <= 1.05 || rows.div_ceil(mr) < threads {
+        return 1;
+    }
+    let by_rows = worst(rows.div_ceil(mr), mr, rows, planes, threads);
+    if by_rows < by_cols {
+        threads
+    } else {
+        1
+    }
 }
 
 /// A checked convolution call.
@@ -724,6 +763,34 @@ fn direct(cv: &ConvView, x: &[f32], w: &[f32], out: &mut [f32]) {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_parts;
+
+    /// Rows are split only where the column tiles alone would leave one thread well over
+    /// its share, and splitting rows does better (the strict conv tests check the bits of
+    /// such splits against the reference at 2 and 4 threads).
+    #[test]
+    fn rows_are_split_only_when_columns_split_unevenly() {
+        // (planes, col tiles, cols, rows, threads) with 16-wide tiles and 6-row panels.
+        for (planes, tiles, cols, rows, threads, want) in [
+            (1, 4, 49, 2048, 2, 2),   // a 7x7 image: 32 and 17 columns
+            (1, 13, 196, 1024, 2, 2), // 14x14: 112 and 84 columns
+            (1, 196, 3136, 64, 2, 1), // 56x56: even
+            (1, 4, 49, 6, 2, 1),      // one row panel: nothing to split
+            (1, 4, 49, 2048, 1, 1),   // one thread
+            (4, 4, 49, 136, 2, 1),    // four groups of 49 columns: even by columns
+            (1, 2, 25, 20, 2, 2),     // 16 and 9 columns; rows 12 and 8
+        ] {
+            assert_eq!(
+                row_parts(planes, tiles, cols, 16, rows, 6, threads),
+                want,
+                "{planes} planes, {cols} cols, {rows} rows, t{threads}"
+            );
         }
     }
 }
