@@ -26,7 +26,8 @@ pub enum Backend {
 pub struct CpuConfig {
     /// Strict (bit-identical to the reference) or fast.
     pub mode: Mode,
-    /// Worker threads; the split of work is fixed, so this never changes a bit.
+    /// Worker threads; each output element is computed whole by one thread in a fixed
+    /// order, so this never changes a bit.
     pub threads: usize,
 }
 

@@ -401,9 +401,10 @@ fn conv_from(
         .collect();
     // Units: column tiles, within row parts, within images and groups.
     let units = p.batch * p.groups * row_ranges.len() * col_tiles;
-    let parts = threads::split(units, threads);
+    let parts = threads::split(units, threads * threads::BALANCE);
+    let workers = threads.min(parts.len());
     let outp = SharedOut(out.as_mut_ptr());
-    threads::with_buffers(3 + parts.len(), |bufs| {
+    threads::with_buffers(3 + workers, |bufs| {
         let (shared, bbufs) = bufs.split_at_mut(3);
         let [packed, xpad, xsplit] = shared else {
             unreachable!("three shared buffers")
@@ -431,7 +432,7 @@ fn conv_from(
         } else {
             (xsrc, plane)
         };
-        threads::run_parts(&parts, bbufs, |part, bbuf| {
+        threads::run_balanced(&parts, bbufs, |part, bbuf| {
             let mut u = part.start;
             while u < part.end {
                 let (ngr, t0) = (u / col_tiles, u % col_tiles);

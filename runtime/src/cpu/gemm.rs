@@ -645,8 +645,8 @@ fn gemm_from(
     let (row_tiles, col_tiles) = (m.div_ceil(ks.mr), n.div_ceil(ks.nr));
     let t = threads.min(row_tiles.max(col_tiles));
     let by_cols = col_tiles >= t && (n >= m || row_tiles < t);
-    let parts = threads::split(if by_cols { col_tiles } else { row_tiles }, t);
-    threads::with_buffers(1 + parts.len(), |bufs| {
+    let parts = threads::split(if by_cols { col_tiles } else { row_tiles }, t * threads::BALANCE);
+    threads::with_buffers(1 + t.min(parts.len()), |bufs| {
         let (packed_a, bbufs) = bufs.split_at_mut(1);
         pack_a(&a, ks.mr, &mut packed_a[0]);
         let pr = Problem {
@@ -657,7 +657,7 @@ fn gemm_from(
             ldc: n,
             epi,
         };
-        threads::run_parts(&parts, bbufs, |part, bbuf| {
+        threads::run_balanced(&parts, bbufs, |part, bbuf| {
             // SAFETY: the kernels were checked available; parts are disjoint tiles of
             // `out`.
             unsafe {

@@ -1,13 +1,17 @@
-//! A fixed split of work across threads, run on a persistent pool of workers.
+//! Work split across threads, run on a persistent pool of workers.
 //!
 //! Work is cut into units that own disjoint output tiles (row or column panels of one
 //! GEMM, column panels of one image and group of a convolution, channel blocks of an
-//! elementwise pass); [`split`] hands each thread one contiguous run of units, and
-//! [`run_parts`] runs them: the first on the calling thread, the others on worker threads
-//! that are started once and then kept (starting a thread per call would cost tens of
-//! microseconds per kernel). Every output element is computed whole by one thread, with
-//! the same K order whichever thread it is, so the thread count never changes a bit: K is
-//! never split across threads.
+//! elementwise pass); [`split`] cuts them into contiguous runs, and [`run_parts`] runs
+//! one run per thread: the first on the calling thread, the others on worker threads that
+//! are started once and then kept (starting a thread per call would cost tens of
+//! microseconds per kernel). The GEMM, convolution and Winograd kernels cut their units
+//! into a few runs per thread instead and hand them out with [`run_balanced`] as threads
+//! finish, since one of a virtual machine's cores can run much slower than the other for
+//! a while, and a fixed half of the work would then wait on it. Either way every output
+//! element is computed whole by one thread, with the same K order whichever thread it is,
+//! so neither the thread count nor which thread runs a unit changes a bit: K is never
+//! split across threads.
 
 use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -221,6 +225,30 @@ where
     }
 }
 
+/// Runs `f(range, state)` for every range of `parts`, handing the ranges out in order to
+/// `state.len()` workers (the calling thread and pool workers, each with its own element
+/// of `state`) as each finishes its last: a core that runs slower, or starts later, takes
+/// fewer. Which worker runs a range must not matter to its result (every caller's ranges
+/// compute their outputs the same way on any thread), so the bits stay fixed.
+pub fn run_balanced<T, F>(parts: &[Range<usize>], state: &mut [T], f: F)
+where
+    T: Send,
+    F: Fn(Range<usize>, &mut T) + Sync,
+{
+    let workers = state.len().min(parts.len());
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Range<usize>> = (0..workers).map(|w| w..w + 1).collect();
+    run_parts(&slots, &mut state[..workers], |_, st| {
+        while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
+            f(part.clone(), st);
+        }
+    });
+}
+
+/// Ranges per thread that [`run_balanced`] callers cut their work into: enough for a
+/// faster core to take over a slower one's share, few enough that each stays large.
+pub const BALANCE: usize = 4;
+
 thread_local! {
     /// Scratch buffers kept between calls on this thread.
     static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -273,5 +301,20 @@ mod tests {
         assert!(split(0, 4).is_empty());
         assert_eq!(split(5, 0), vec![0..5]);
         assert_eq!(split(1000, 1000).len(), MAX_THREADS);
+    }
+
+    /// Every range runs exactly once, on one of the workers, each worker with its own
+    /// state; more workers than ranges leave the extra states untouched.
+    #[test]
+    fn balanced_runs_each_range_once_on_some_worker() {
+        for (units, ranges, workers) in [(100, 16, 3), (7, 7, 2), (5, 2, 4), (0, 4, 2)] {
+            let parts = split(units, ranges);
+            let mut state: Vec<Vec<Range<usize>>> = vec![Vec::new(); workers];
+            run_balanced(&parts, &mut state, |part, seen| seen.push(part));
+            let mut all: Vec<Range<usize>> = state.iter().flatten().cloned().collect();
+            all.sort_by_key(|r| r.start);
+            assert_eq!(all, parts, "{units} units in {ranges} ranges on {workers} workers");
+            assert!(state.iter().skip(parts.len()).all(Vec::is_empty));
+        }
     }
 }

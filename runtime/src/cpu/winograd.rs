@@ -225,7 +225,8 @@ pub(crate) fn conv(
         .collect();
     let planes = p.batch * cin;
     let split_parts = threads::split(planes, threads);
-    let parts = threads::split(p.batch * blocks * chan_parts, threads);
+    // One unit per range, handed out to the threads as they finish.
+    let parts = threads::split(p.batch * blocks * chan_parts, p.batch * blocks * chan_parts);
     let dst = SharedOut(out.as_mut_ptr());
     // The split input and each thread's blocks live in per-thread scratch that is kept
     // between calls: the split writes every element, padding included, and a block's
@@ -251,8 +252,8 @@ pub(crate) fn conv(
             }
         });
         let xs = &xs[..];
-        let mut units = vec![(); parts.len()];
-        threads::run_parts(&parts, &mut units, |part, _| {
+        let mut units = vec![(); threads.min(parts.len())];
+        threads::run_balanced(&parts, &mut units, |part, _| {
             with_scratch(&BLOCKS, POSITIONS * (g.v_len() + g.m_len()), |buf| {
                 let (v, m) = buf.split_at_mut(POSITIONS * g.v_len());
                 let mut unused = Vec::new();
