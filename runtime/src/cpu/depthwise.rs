@@ -36,10 +36,10 @@ pub(crate) fn inside(ow: usize, stride: usize, off: usize, pad: usize, width: us
 pub(crate) fn depthwise(cv: &ConvView, isa: Isa, threads: usize, x: &[f32], w: &[f32], out: &mut [f32]) {
     let p = cv.p;
     let planes = p.batch * p.groups;
-    let parts = threads::split(planes, threads.min(planes.max(1)));
-    let mut bufs = vec![(Vec::<f32>::new(), Vec::<f32>::new()); parts.len()];
+    let parts = threads::split(planes, threads * threads::BALANCE);
+    let mut bufs = vec![(Vec::<f32>::new(), Vec::<f32>::new()); threads.min(parts.len())];
     let dst = SharedOut(out.as_mut_ptr());
-    threads::run_parts(&parts, &mut bufs, |part, buf| {
+    threads::run_balanced(&parts, &mut bufs, |part, buf| {
         // SAFETY: `isa` was checked available by the caller; each part writes only its
         // own planes of `out`.
         unsafe { planes_for(isa, cv, part, x, w, dst, buf) }

@@ -103,10 +103,11 @@ fn max_pool_on(
     if out.is_empty() {
         return Ok(());
     }
-    let parts = threads::split(planes, threads.min(out.len().div_ceil(1 << 12)));
+    let workers = threads.min(out.len().div_ceil(1 << 12));
+    let parts = threads::split(planes, workers * threads::BALANCE);
     let dst = SharedOut(out.as_mut_ptr());
-    let mut bufs = vec![(Vec::<f32>::new(), Vec::<f32>::new()); parts.len()];
-    threads::run_parts(&parts, &mut bufs, |part, buf| {
+    let mut bufs = vec![(Vec::<f32>::new(), Vec::<f32>::new()); workers.min(parts.len())];
+    threads::run_balanced(&parts, &mut bufs, |part, buf| {
         // SAFETY: `isa` is available; each part writes only its own planes of `out`,
         // whose size `check_pool` checked.
         unsafe { max_planes_for(isa, win, [h, w], part, x, dst, buf) }
@@ -279,10 +280,11 @@ fn avg_pool_on(
         .iter()
         .flat_map(|&r| col_counts.iter().map(move |&c| (r * c) as f32))
         .collect();
-    let parts = threads::split(planes, threads.min(out.len().div_ceil(1 << 12)));
+    let workers = threads.min(out.len().div_ceil(1 << 12));
+    let parts = threads::split(planes, workers * threads::BALANCE);
     let dst = SharedOut(out.as_mut_ptr());
-    let mut bufs = vec![AvgBufs::default(); parts.len()];
-    threads::run_parts(&parts, &mut bufs, |part, buf| {
+    let mut bufs = vec![AvgBufs::default(); workers.min(parts.len())];
+    threads::run_balanced(&parts, &mut bufs, |part, buf| {
         // SAFETY: `isa` is available; each part writes only its own planes of `out`,
         // whose size `check_pool` checked.
         unsafe { avg_planes_for(isa, win, [h, w], &counts, part, x, dst, buf) }
