@@ -420,17 +420,14 @@ fn conv_from(
             }
         };
         // Convolution over the zero-padded input has no padding: every tap is inside.
-        let (xsrc, plane) = if geo.padded {
+        let (xsrc, plane) = if split {
+            pad_split_input(isa, threads, p, &geo, x, wq, xsplit);
+            (&xsplit[..], plane_s)
+        } else if geo.padded {
             pad_input(p, &geo, x, xpad);
             (&xpad[..], plane_p)
         } else {
             (x, hw)
-        };
-        let (xsrc, plane) = if split {
-            split_columns(isa, xsrc, wp, wq, xsplit);
-            (&xsplit[..], plane_s)
-        } else {
-            (xsrc, plane)
         };
         threads::run_balanced(&parts, bbufs, |part, bbuf| {
             let mut u = part.start;
@@ -605,18 +602,49 @@ fn all_taps(p: &Conv2dParams, cin_g: usize, plane: usize, width: usize, col: imp
         .collect()
 }
 
-/// Copies each row of `wp` elements of `x` into `out` as its even columns, then its odd
-/// ones, each padded to `wq` (`2 * wq` per row; a last odd slot of an odd row is zero),
-/// with the widest vectors `isa` has.
-fn split_columns(isa: Isa, x: &[f32], wp: usize, wq: usize, out: &mut Vec<f32>) {
-    let rows = x.len().checked_div(wp).unwrap_or(0);
-    out.clear();
-    out.resize(rows * 2 * wq, 0.0);
-    if wp == 0 {
-        return;
+/// The zero-padded input with each padded row (`wp` long) split into its even columns
+/// and then its odd ones, each padded to `wq` (`2 * wq` per row; a last odd slot of an
+/// odd row is zero), into `out`: padded column `c` of a row at `(c % 2) * wq + c / 2`.
+/// One pass per plane from `x` (no padded copy in between), planes split across
+/// `threads`, with the widest vectors `isa` has; every element of the result is written.
+fn pad_split_input(
+    isa: Isa,
+    threads: usize,
+    p: &Conv2dParams,
+    geo: &Geometry,
+    x: &[f32],
+    wq: usize,
+    out: &mut Vec<f32>,
+) {
+    let (h, w) = (p.in_h, p.in_w);
+    let hp = h + geo.pad_top + geo.pad_bottom;
+    let (planes, plane) = (p.batch * p.in_channels, hp * 2 * wq);
+    if out.len() < planes * plane {
+        out.resize(planes * plane, 0.0);
     }
-    // SAFETY: the caller checked that `isa` runs here.
-    unsafe { split_rows_for(isa, x, wp, wq, out) }
+    let dst = SharedOut(out.as_mut_ptr());
+    let parts = threads::split(planes, threads * threads::BALANCE);
+    let mut rows = vec![Vec::<f32>::new(); threads.min(parts.len())];
+    threads::run_balanced(&parts, &mut rows, |part, row| {
+        // One padded row, zero outside the input's columns (and in a last odd slot).
+        row.clear();
+        row.resize(2 * wq, 0.0);
+        for plane_index in part {
+            // SAFETY: each part writes only its own planes, which lie inside `out`.
+            let d = unsafe { std::slice::from_raw_parts_mut(dst.get().add(plane_index * plane), plane) };
+            let src = &x[plane_index * h * w..][..h * w];
+            for (r, drow) in d.chunks_exact_mut(2 * wq).enumerate() {
+                match r.checked_sub(geo.pad_top).filter(|&i| i < h) {
+                    Some(i) => {
+                        row[geo.pad_left..geo.pad_left + w].copy_from_slice(&src[i * w..][..w]);
+                        // SAFETY: the caller checked that `isa` runs here.
+                        unsafe { split_rows_for(isa, row, 2 * wq, wq, drow) };
+                    }
+                    None => drow.fill(0.0),
+                }
+            }
+        }
+    });
 }
 
 simd_dispatch! {
@@ -628,7 +656,9 @@ simd_dispatch! {
     unsafe fn split_rows_for(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) => split_rows
 }
 
-/// The rows of [`split_columns`], on vectors of `S`.
+/// Splits each row of `wp` elements of `x` into `out` as its even columns, then its odd
+/// ones, each padded to `wq` (`2 * wq` per row), on vectors of `S`; a last odd slot of an
+/// odd row is left as it was.
 #[inline(always)]
 fn split_rows<S: PhaseOps>(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) {
     let pairs = wp / 2;
