@@ -638,7 +638,7 @@ fn pad_split_input(
                     Some(i) => {
                         row[geo.pad_left..geo.pad_left + w].copy_from_slice(&src[i * w..][..w]);
                         // SAFETY: the caller checked that `isa` runs here.
-                        unsafe { split_rows_for(isa, row, 2 * wq, wq, drow) };
+                        unsafe { split_row_for(isa, row, drow) };
                     }
                     None => drow.fill(0.0),
                 }
@@ -648,28 +648,23 @@ fn pad_split_input(
 }
 
 simd_dispatch! {
-    /// [`split_rows`] with the widest vectors `isa` has.
+    /// [`split_row`] with the widest vectors `isa` has.
     ///
     /// # Safety
     ///
     /// `isa` must be available.
-    unsafe fn split_rows_for(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) => split_rows
+    unsafe fn split_row_for(row: &[f32], out: &mut [f32]) => split_row
 }
 
-/// Splits each row of `wp` elements of `x` into `out` as its even columns, then its odd
-/// ones, each padded to `wq` (`2 * wq` per row), on vectors of `S`; a last odd slot of an
-/// odd row is left as it was.
+/// Writes the even elements of `row` (of even length) to the first half of `out` (as
+/// long) and the odd ones to the second half, on vectors of `S`.
 #[inline(always)]
-fn split_rows<S: PhaseOps>(x: &[f32], wp: usize, wq: usize, out: &mut [f32]) {
-    let pairs = wp / 2;
-    for (src, dst) in x.chunks_exact(wp).zip(out.chunks_exact_mut(2 * wq)) {
-        let (even, odd) = dst.split_at_mut(wq);
-        // SAFETY: `src` holds `2 * pairs` elements and each phase at least `pairs`.
-        unsafe { S::split2(src.as_ptr(), pairs, even.as_mut_ptr(), odd.as_mut_ptr()) };
-        if wp % 2 == 1 {
-            even[pairs] = src[wp - 1];
-        }
-    }
+fn split_row<S: PhaseOps>(row: &[f32], out: &mut [f32]) {
+    let pairs = row.len() / 2;
+    assert!(row.len() == 2 * pairs && out.len() == row.len());
+    let (even, odd) = out.split_at_mut(pairs);
+    // SAFETY: `row` holds `2 * pairs` elements and each half of `out` `pairs`.
+    unsafe { S::split2(row.as_ptr(), pairs, even.as_mut_ptr(), odd.as_mut_ptr()) };
 }
 
 impl Im2col<'_> {

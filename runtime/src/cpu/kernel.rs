@@ -176,39 +176,11 @@ pub(crate) unsafe fn activate<S: Simd>(t: S::V, act: &Activation) -> S::V {
     }
 }
 
-/// Applies the epilogue `e` to one vector `t` of row `i`, columns `j..j + n`.
+/// Applies the epilogue `e` to one vector `t` of row `i`, columns `j..j + n`: the
+/// one-vector tile of [`epilogue_tile`].
 #[inline(always)]
-pub(crate) unsafe fn epilogue_vec<S: Simd>(e: &EpiRaw, mut t: S::V, i: usize, j: usize, n: usize) -> S::V {
-    if let Some(alpha) = e.alpha {
-        t = S::mul(S::splat(alpha), t);
-    }
-    if let Some((c, rs, cs, beta)) = e.addend {
-        let cv = fetch::<S>(c.add(i * rs + j * cs), cs, n);
-        t = S::add(t, S::mul(S::splat(beta), cv));
-    }
-    if !e.row_bias.is_null() {
-        t = S::add(t, S::splat(*e.row_bias.add(i)));
-    }
-    if !e.col_bias.is_null() {
-        t = S::add(t, fetch::<S>(e.col_bias.add(j), 1, n));
-    }
-    if e.stages.1 > 0 {
-        for stage in std::slice::from_raw_parts(e.stages.0, e.stages.1) {
-            t = stage.apply_vec::<S>(e.chan0 + i, t);
-        }
-    }
-    if let Some((r, ld)) = e.residual {
-        if !e.res_after {
-            t = S::add(t, fetch::<S>(r.add(i * ld + j), 1, n));
-        }
-    }
-    t = activate::<S>(t, &e.act);
-    if let Some((r, ld)) = e.residual {
-        if e.res_after {
-            t = S::add(t, fetch::<S>(r.add(i * ld + j), 1, n));
-        }
-    }
-    t
+pub(crate) unsafe fn epilogue_vec<S: Simd>(e: &EpiRaw, t: S::V, i: usize, j: usize, n: usize) -> S::V {
+    epilogue_tile::<S, 1, 1>(e, [[t]], i, 1, j, &[n])[0][0]
 }
 
 /// The K loop of one tile: `acc[r][v] (+)= a[p][r] * b[p][v]` for `p` in `0..kc`.
@@ -369,9 +341,10 @@ unsafe fn macro_row<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
 /// element is `(i, j)` in the epilogue's coordinates; `rows` of its rows and `lanes[v]`
 /// lanes of its vector `v` are real elements of C.
 ///
-/// The same operations as [`epilogue_vec`] in the same order, but each step runs over the
-/// whole tile, so that the choice of steps is made once per tile and the accumulators stay
-/// in registers. The lanes and rows outside C compute values that are never stored; their
+/// Per element, in this order: `t = alpha * acc`; `t = t + beta * c[i, j]`; row bias;
+/// column bias; the per-row chain stages; the residual (unless after the activation); the
+/// activation; the residual (if after). Each step runs over the whole tile, so that the
+/// choice of steps is made once per tile and the accumulators stay in registers. The lanes and rows outside C compute values that are never stored; their
 /// operands are read from row `rows - 1` (and masked loads), never past C's operands.
 ///
 /// Plain loops only: a closure would not inherit the caller's target features, and its

@@ -225,8 +225,8 @@ pub(crate) fn conv(
         .collect();
     let planes = p.batch * cin;
     let split_parts = threads::split(planes, threads);
-    // One unit per range, handed out to the threads as they finish.
-    let parts = threads::split(p.batch * blocks * chan_parts, p.batch * blocks * chan_parts);
+    // A few ranges of units per thread, handed out to the threads as they finish.
+    let parts = threads::split(p.batch * blocks * chan_parts, threads * threads::BALANCE);
     let dst = SharedOut(out.as_mut_ptr());
     // The split input and each thread's blocks live in per-thread scratch that is kept
     // between calls: the split writes every element, padding included, and a block's
