@@ -226,6 +226,10 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
     let epi = job.epi.filter(|(e, _, _)| !e.is_identity());
     for jp in 0..job.cols.div_ceil(nr) {
         let cv = nr.min(job.cols - jp * nr);
+        if cv <= NARROW_COLS && MR <= S::LANES {
+            narrow_panel::<S, MR, NV, FMA>(job, jp, cv, epi.as_ref());
+            continue;
+        }
         let b = job.b.add(jp * job.b_stride);
         for ip in 0..job.rows.div_ceil(MR) {
             let rv = MR.min(job.rows - ip * MR);
@@ -274,6 +278,130 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
                     }
                 }
             }
+        }
+    }
+}
+
+/// The most real columns a panel may have for [`narrow_panel`] to take it.
+const NARROW_COLS: usize = 4;
+
+/// [`macro_kernel`] for column panel `jp` when only `cv <= NARROW_COLS` of its columns
+/// are real (the last panel of a 7x7 image's 49 columns has one): the `MR x NR` tile
+/// would spend its multiply-adds on all `NR` columns for those few. This turns the tile
+/// around: each accumulator vector holds one column of one row panel (`MR` rows, the
+/// lanes past `MR` unused), so a K step loads one vector of packed A per row panel and
+/// broadcasts each column's B value. Every element still accumulates along K in order
+/// with the same operation, so the bits are those of the tiled kernel.
+#[inline(always)]
+unsafe fn narrow_panel<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
+    job: &MacroJob,
+    jp: usize,
+    cv: usize,
+    epi: Option<&(EpiRaw, usize, usize)>,
+) {
+    // Row panels per pass: as many as keep all accumulators and the broadcasts in
+    // registers.
+    match cv {
+        1 => narrow_columns::<S, MR, NV, FMA, 1, 8>(job, jp, epi),
+        2 => narrow_columns::<S, MR, NV, FMA, 2, 6>(job, jp, epi),
+        3 => narrow_columns::<S, MR, NV, FMA, 3, 4>(job, jp, epi),
+        _ => narrow_columns::<S, MR, NV, FMA, 4, 2>(job, jp, epi),
+    }
+}
+
+/// [`narrow_panel`] for `CV` real columns, `G` row panels at a time.
+#[inline(always)]
+unsafe fn narrow_columns<
+    S: Simd,
+    const MR: usize,
+    const NV: usize,
+    const FMA: bool,
+    const CV: usize,
+    const G: usize,
+>(
+    job: &MacroJob,
+    jp: usize,
+    epi: Option<&(EpiRaw, usize, usize)>,
+) {
+    let panels = job.rows.div_ceil(MR);
+    let mut ip = 0;
+    while ip + G <= panels {
+        narrow_rows::<S, MR, NV, FMA, CV, G>(job, jp, ip, epi);
+        ip += G;
+    }
+    while ip < panels {
+        narrow_rows::<S, MR, NV, FMA, CV, 1>(job, jp, ip, epi);
+        ip += 1;
+    }
+}
+
+/// Row panels `ip..ip + G` of [`narrow_panel`]'s column panel `jp`.
+#[inline(always)]
+unsafe fn narrow_rows<S: Simd, const MR: usize, const NV: usize, const FMA: bool, const CV: usize, const G: usize>(
+    job: &MacroJob,
+    jp: usize,
+    ip: usize,
+    epi: Option<&(EpiRaw, usize, usize)>,
+) {
+    let nr = NV * S::LANES;
+    let b = job.b.add(jp * job.b_stride);
+    let a: [*const f32; G] = std::array::from_fn(|g| job.a.add((ip + g) * job.a_stride));
+    let c: [*mut f32; G] = std::array::from_fn(|g| job.c.add((ip + g) * MR * job.ldc + jp * nr));
+    let rv: [usize; G] = std::array::from_fn(|g| MR.min(job.rows - (ip + g) * MR));
+    // `acc[g][j]`: column `j` of row panel `g`, row `r` in lane `r`.
+    let mut acc = [[S::zero(); CV]; G];
+    if !job.first {
+        for g in 0..G {
+            for (j, x) in acc[g].iter_mut().enumerate() {
+                *x = fetch::<S>(c[g].add(j), job.ldc, rv[g]);
+            }
+        }
+    }
+    if job.kc > 0 {
+        // The last step loads only `MR` floats: a whole vector could reach past packed A.
+        for p in 0..job.kc - 1 {
+            narrow_step::<S, MR, FMA, CV, G, false>(&mut acc, &a, b.add(p * nr), p);
+        }
+        narrow_step::<S, MR, FMA, CV, G, true>(&mut acc, &a, b.add((job.kc - 1) * nr), job.kc - 1);
+    }
+    for g in 0..G {
+        // Back to the tile's layout: row `r` in one vector, column `j` in lane `j`.
+        let mut cols = [[0.0f32; 16]; CV];
+        for (col, &x) in cols.iter_mut().zip(&acc[g]) {
+            S::store(col.as_mut_ptr(), x);
+        }
+        let mut tile: [[S::V; 1]; MR] = std::array::from_fn(|r| [fetch::<S>(cols[0].as_ptr().add(r), 16, CV)]);
+        if let Some((e, i0, j0)) = epi {
+            tile = epilogue_tile::<S, MR, 1>(e, tile, i0 + (ip + g) * MR, rv[g], j0 + jp * nr, &[CV]);
+        }
+        for (r, row) in tile.iter().enumerate().take(rv[g]) {
+            put::<S>(c[g].add(r * job.ldc), CV, row[0]);
+        }
+    }
+}
+
+/// K step `p` of [`narrow_rows`]; `LAST` loads only the `MR` floats of the step from
+/// packed A.
+#[inline(always)]
+unsafe fn narrow_step<S: Simd, const MR: usize, const FMA: bool, const CV: usize, const G: usize, const LAST: bool>(
+    acc: &mut [[S::V; CV]; G],
+    a: &[*const f32; G],
+    b: *const f32,
+    p: usize,
+) {
+    let bv: [S::V; CV] = std::array::from_fn(|j| S::splat(*b.add(j)));
+    for (accs, &ag) in acc.iter_mut().zip(a) {
+        let av = if LAST {
+            S::load_first(ag.add(p * MR), MR)
+        } else {
+            S::load(ag.add(p * MR))
+        };
+        for (x, &bj) in accs.iter_mut().zip(&bv) {
+            *x = if FMA {
+                S::fmadd(av, bj, *x)
+            } else {
+                S::add(*x, S::mul(av, bj))
+            };
         }
     }
 }

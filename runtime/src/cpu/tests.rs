@@ -85,6 +85,12 @@ const SHAPES: &[(usize, usize, usize)] = &[
     // a last row block of one row (145 = 144 + 1).
     (1, 300, 133),
     (145, 20, 40),
+    // A last column panel of 1 to 4 real columns (the turned-around narrow kernel): row
+    // panels in full groups and left over, one and several K blocks.
+    (100, 70, 49),
+    (53, 600, 18),
+    (40, 33, 35),
+    (27, 300, 20),
 ];
 
 #[test]
