@@ -233,50 +233,73 @@ pub(crate) unsafe fn macro_kernel<S: Simd, const MR: usize, const NV: usize, con
         let b = job.b.add(jp * job.b_stride);
         for ip in 0..job.rows.div_ceil(MR) {
             let rv = MR.min(job.rows - ip * MR);
-            let c = job.c.add(ip * MR * job.ldc + jp * nr);
-            // Lanes of each accumulator vector that are real columns of C.
-            let lanes: [usize; NV] = std::array::from_fn(|v| cv.saturating_sub(v * S::LANES).min(S::LANES));
-            let mut acc = [[S::zero(); NV]; MR];
-            if !job.first {
-                for (r, row) in acc.iter_mut().enumerate() {
-                    if r < rv {
-                        for (v, x) in row.iter_mut().enumerate() {
-                            *x = fetch::<S>(c.add(r * job.ldc + v * S::LANES), 1, lanes[v]);
-                        }
-                    }
-                }
-            }
-            // Start fetching the next tile of C (loaded or written after its K loop).
-            let next = if ip + 1 < job.rows.div_ceil(MR) {
-                c.wrapping_add(MR * job.ldc)
+            // Whole tiles (nearly all of them) take a copy of the code where the row and
+            // lane counts are constants, without the edge tiles' checks.
+            if rv == MR && cv == nr {
+                tile::<S, MR, NV, FMA, true>(job, b, ip, jp, rv, cv, epi.as_ref());
             } else {
-                job.c.wrapping_add((jp + 1) * nr)
-            };
-            for r in 0..MR {
-                S::prefetch(next.wrapping_add(r * job.ldc));
-                S::prefetch(next.wrapping_add(r * job.ldc + nr - 1));
+                tile::<S, MR, NV, FMA, false>(job, b, ip, jp, rv, cv, epi.as_ref());
             }
-            // The residual the epilogue adds was written long before this kernel: start
-            // fetching this tile's rows of it now, so the K loop hides the misses.
-            if let Some((e, i0, j0)) = &epi {
-                if let Some((res, ld)) = e.residual {
-                    for r in 0..rv {
-                        let row = res.wrapping_add((i0 + ip * MR + r) * ld + j0 + jp * nr);
-                        S::prefetch(row);
-                        S::prefetch(row.wrapping_add(cv - 1));
-                    }
+        }
+    }
+}
+
+/// One `MR x NR` tile of [`macro_kernel`]: row panel `ip` by column panel `jp` (packed B
+/// at `b`), of which `rv` rows and `cv` columns are real, all of them if `FULL`.
+#[inline(always)]
+unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const FMA: bool, const FULL: bool>(
+    job: &MacroJob,
+    b: *const f32,
+    ip: usize,
+    jp: usize,
+    rv: usize,
+    cv: usize,
+    epi: Option<&(EpiRaw, usize, usize)>,
+) {
+    let nr = NV * S::LANES;
+    let (rv, cv) = if FULL { (MR, nr) } else { (rv, cv) };
+    let c = job.c.add(ip * MR * job.ldc + jp * nr);
+    // Lanes of each accumulator vector that are real columns of C.
+    let lanes: [usize; NV] = std::array::from_fn(|v| cv.saturating_sub(v * S::LANES).min(S::LANES));
+    let mut acc = [[S::zero(); NV]; MR];
+    if !job.first {
+        for (r, row) in acc.iter_mut().enumerate() {
+            if r < rv {
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = fetch::<S>(c.add(r * job.ldc + v * S::LANES), 1, lanes[v]);
                 }
             }
-            micro::<S, MR, NV, FMA>(job.kc, job.a.add(ip * job.a_stride), b, &mut acc);
-            if let Some((e, i0, j0)) = &epi {
-                acc = epilogue_tile::<S, MR, NV>(e, acc, i0 + ip * MR, rv, j0 + jp * nr, &lanes);
+        }
+    }
+    // Start fetching the next tile of C (loaded or written after its K loop).
+    let next = if ip + 1 < job.rows.div_ceil(MR) {
+        c.wrapping_add(MR * job.ldc)
+    } else {
+        job.c.wrapping_add((jp + 1) * nr)
+    };
+    for r in 0..MR {
+        S::prefetch(next.wrapping_add(r * job.ldc));
+        S::prefetch(next.wrapping_add(r * job.ldc + nr - 1));
+    }
+    // The residual the epilogue adds was written long before this kernel: start fetching
+    // this tile's rows of it now, so the K loop hides the misses.
+    if let Some((e, i0, j0)) = epi {
+        if let Some((res, ld)) = e.residual {
+            for r in 0..rv {
+                let row = res.wrapping_add((i0 + ip * MR + r) * ld + j0 + jp * nr);
+                S::prefetch(row);
+                S::prefetch(row.wrapping_add(cv - 1));
             }
-            for (r, row) in acc.iter().enumerate() {
-                if r < rv {
-                    for (v, &x) in row.iter().enumerate().filter(|&(v, _)| lanes[v] > 0) {
-                        put::<S>(c.add(r * job.ldc + v * S::LANES), lanes[v], x);
-                    }
-                }
+        }
+    }
+    micro::<S, MR, NV, FMA>(job.kc, job.a.add(ip * job.a_stride), b, &mut acc);
+    if let Some((e, i0, j0)) = epi {
+        acc = epilogue_tile::<S, MR, NV>(e, acc, i0 + ip * MR, rv, j0 + jp * nr, &lanes);
+    }
+    for (r, row) in acc.iter().enumerate() {
+        if r < rv {
+            for (v, &x) in row.iter().enumerate().filter(|&(v, _)| lanes[v] > 0) {
+                put::<S>(c.add(r * job.ldc + v * S::LANES), lanes[v], x);
             }
         }
     }
@@ -472,8 +495,14 @@ unsafe fn macro_row<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
 /// Per element, in this order: `t = alpha * acc`; `t = t + beta * c[i, j]`; row bias;
 /// column bias; the per-row chain stages; the residual (unless after the activation); the
 /// activation; the residual (if after). Each step runs over the whole tile, so that the
-/// choice of steps is made once per tile and the accumulators stay in registers. The lanes and rows outside C compute values that are never stored; their
-/// operands are read from row `rows - 1` (and masked loads), never past C's operands.
+/// choice of steps is made once per tile. The lanes and rows outside C compute values
+/// that are never stored; their operands are read from row `rows - 1` (and masked
+/// loads), never past C's operands.
+///
+/// The steps before the row bias's (`alpha`, the addend, the column bias, the chain
+/// stages: [`epilogue_front`]) work on a copy of the tile in memory; with none of them,
+/// the row bias, residual and activation keep the tile in registers, which matters for
+/// short K loops (a 1x1 convolution from 16 channels runs 16 steps per tile).
 ///
 /// Plain loops only: a closure would not inherit the caller's target features, and its
 /// intrinsics would not inline. The tile is taken and returned by value, so that LLVM
@@ -487,6 +516,66 @@ unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
     j: usize,
     lanes: &[usize; NV],
 ) -> [[S::V; NV]; MR] {
+    if e.alpha.is_some() || e.addend.is_some() || !e.col_bias.is_null() || e.stages.1 > 0 {
+        // The rarer steps work on a copy in memory, so that the common ones below keep
+        // the tile in registers.
+        let mut tile = acc;
+        epilogue_front::<S, MR, NV>(e, &mut tile, i, rows, j, lanes);
+        acc = tile;
+    } else if !e.row_bias.is_null() {
+        for (r, accs) in acc.iter_mut().enumerate() {
+            let b = S::splat(*e.row_bias.add(i + r.min(rows - 1)));
+            for x in accs.iter_mut() {
+                *x = S::add(*x, b);
+            }
+        }
+    }
+    if let Some(res) = e.residual.filter(|_| !e.res_after) {
+        add_residual_tile::<S, MR, NV>(&mut acc, res, i, rows, j, lanes);
+    }
+    match e.act {
+        Activation::None => {}
+        // The common case, with the activation known to the compiler in the loop.
+        Activation::Relu => {
+            for accs in acc.iter_mut() {
+                for x in accs.iter_mut() {
+                    *x = activate::<S>(*x, &Activation::Relu);
+                }
+            }
+        }
+        Activation::LeakyRelu { alpha } => {
+            let a = S::splat(alpha);
+            for accs in acc.iter_mut() {
+                for x in accs.iter_mut() {
+                    *x = S::select(S::gt(S::zero(), *x), S::mul(a, *x), *x);
+                }
+            }
+        }
+        act => {
+            for accs in acc.iter_mut() {
+                for x in accs.iter_mut() {
+                    *x = activate::<S>(*x, &act);
+                }
+            }
+        }
+    }
+    if let Some(res) = e.residual.filter(|_| e.res_after) {
+        add_residual_tile::<S, MR, NV>(&mut acc, res, i, rows, j, lanes);
+    }
+    acc
+}
+
+/// The steps of [`epilogue_tile`] before the residual: `alpha`, the scaled addend, the
+/// row and column biases and the chain stages, in that order, on a tile in memory.
+#[inline(always)]
+unsafe fn epilogue_front<S: Simd, const MR: usize, const NV: usize>(
+    e: &EpiRaw,
+    acc: &mut [[S::V; NV]; MR],
+    i: usize,
+    rows: usize,
+    j: usize,
+    lanes: &[usize; NV],
+) {
     if let Some(alpha) = e.alpha {
         let a = S::splat(alpha);
         for accs in acc.iter_mut() {
@@ -538,31 +627,6 @@ unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
             }
         }
     }
-    if let Some(res) = e.residual.filter(|_| !e.res_after) {
-        add_residual_tile::<S, MR, NV>(&mut acc, res, i, rows, j, lanes);
-    }
-    match e.act {
-        Activation::None => {}
-        // The common case, with the activation known to the compiler in the loop.
-        Activation::Relu => {
-            for accs in acc.iter_mut() {
-                for x in accs.iter_mut() {
-                    *x = activate::<S>(*x, &Activation::Relu);
-                }
-            }
-        }
-        act => {
-            for accs in acc.iter_mut() {
-                for x in accs.iter_mut() {
-                    *x = activate::<S>(*x, &act);
-                }
-            }
-        }
-    }
-    if let Some(res) = e.residual.filter(|_| e.res_after) {
-        add_residual_tile::<S, MR, NV>(&mut acc, res, i, rows, j, lanes);
-    }
-    acc
 }
 
 /// Adds the tile's elements of the row-major residual `(data, row stride)` to `acc`, as
