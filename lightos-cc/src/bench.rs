@@ -80,13 +80,13 @@ fn profile(executor: &Executor, inputs: &[Tensor], iters: usize, top: usize) -> 
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&x, &y| medians[y].total_cmp(&medians[x]));
     let mut text = format!(
-        "steps by median time over {iters} runs (sum {total:.3} ms):\n{:>5} {:>9} {:>6}  {:<16} {:<24} {:<20} node\n",
+        "steps by median time over {iters} runs (sum {total:.3} ms):\n{:>5} {:>9} {:>6}  {:<19} {:<24} {:<20} node\n",
         "step", "ms", "%", "kernel", "result", "ops"
     );
     for &s in order.iter().take(top) {
         let l = &labels[s];
         text += &format!(
-            "{s:>5} {:>9.3} {:>5.1}%  {:<16} {:<24} {:<20} {}\n",
+            "{s:>5} {:>9.3} {:>5.1}%  {:<19} {:<24} {:<20} {}\n",
             medians[s],
             share(medians[s]),
             l.kernel,
@@ -105,7 +105,7 @@ fn profile(executor: &Executor, inputs: &[Tensor], iters: usize, top: usize) -> 
     kinds.sort_by(|x, y| y.1 .1.total_cmp(&x.1 .1));
     text += "per kernel kind:\n";
     for (kind, (steps, t)) in kinds {
-        text += &format!("  {kind:<16} {steps:>4} steps {t:>9.3} ms {:>5.1}%\n", share(t));
+        text += &format!("  {kind:<19} {steps:>4} steps {t:>9.3} ms {:>5.1}%\n", share(t));
     }
     Ok(text)
 }

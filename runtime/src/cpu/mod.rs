@@ -36,6 +36,7 @@
 //! - [`conv2d_f32`] and [`conv2d_fused_f32`]: NCHW convolution with groups, strides,
 //!   dilations and padding as implicit-im2col GEMM (1x1 convolutions use the input as B
 //!   directly), with fused bias, residual and activation.
+//! - [`concat_f32`]: a concatenation, copied on several threads.
 //! - [`elementwise_program_f32`]: an elementwise program (a fused elementwise node) over
 //!   broadcast inputs in one blocked pass, bit-identical to the reference in both modes.
 //! - [`attention_f32`]: scaled dot-product attention (rank 4, optional additive mask,
@@ -45,6 +46,7 @@
 
 mod attention;
 mod chain;
+mod concat;
 mod conv;
 mod depthwise;
 mod fused_elementwise;
@@ -65,12 +67,13 @@ mod tests;
 
 pub use attention::{attention_f32, AttentionDims, AttentionMask, AttentionParams};
 pub use chain::{channel_chain_f32, ChainOp, ChainStage};
+pub use concat::concat_f32;
 pub use conv::{conv2d_f32, conv2d_fused_f32, conv2d_packed_f32, Conv2dParams, ConvFusion, PackedConvWeights};
 pub use fused_elementwise::{elementwise_program_f32, ProgInput, ProgInstr, ProgSrc};
 pub use gemm::{gemm_f32, gemm_packed_f32, matmul_f32, Activation, Addend, Bias, Epilogue, MatRef, PackedB, Residual};
 pub use isa::Isa;
 pub use lrn::lrn_fast_f32;
-pub use pool::{avg_pool2d_f32, max_pool2d_f32, PoolWindow};
+pub use pool::{avg_pool2d_f32, global_avg_pool_f32, max_pool2d_f32, PoolWindow};
 
 /// The numerical mode of a kernel (see the module docs).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -23,6 +23,7 @@ use super::phase::{PhaseOps, Phases};
 use super::simd::{simd_dispatch, Scalar};
 use super::threads::{self, SharedOut};
 use super::CpuError;
+use crate::reference::accumulate::{combine_lanes, LANES};
 
 /// The window of a 2-d pooling: sizes, strides, dilations, the leading pads and the
 /// output size.
@@ -227,6 +228,56 @@ fn taps_between(o: usize, stride: usize, dilation: usize, kernel: usize, lo: usi
             c >= lo && c < hi
         })
         .count()
+}
+
+/// Global average pooling of `x`, `planes` planes one after another, into `out` (one
+/// value per plane), on `threads` threads: each plane's elements summed in the
+/// reference's order ([`crate::reference::accumulate`]: element `j` into lane
+/// `j % LANES`, then the lanes combined by halving), then divided by their count. The
+/// same operations in the same order as the reference, so exact in both modes.
+pub fn global_avg_pool_f32(threads: usize, x: &[f32], planes: usize, out: &mut [f32]) -> Result<(), CpuError> {
+    if threads == 0 {
+        return Err(CpuError::Invalid("global pool needs at least 1 thread".into()));
+    }
+    expect_len("global pool output", planes, out.len())?;
+    if planes == 0 {
+        return expect_len("global pool input", 0, x.len());
+    }
+    if !x.len().is_multiple_of(planes) {
+        return Err(CpuError::Invalid(format!(
+            "global pool input of {} elements is not {planes} equal planes",
+            x.len()
+        )));
+    }
+    let spatial = x.len() / planes;
+    let count = spatial as f32;
+    let workers = threads.min(x.len().div_ceil(1 << 15));
+    let parts = threads::split(planes, workers);
+    let dst = SharedOut(out.as_mut_ptr());
+    let mut unit = vec![(); parts.len()];
+    threads::run_parts(&parts, &mut unit, |part, _| {
+        for plane in part {
+            let sum = lane_sum(&x[plane * spatial..(plane + 1) * spatial]);
+            // SAFETY: `plane < planes = out.len()`, and only this part writes it.
+            unsafe { *dst.get().add(plane) = sum / count };
+        }
+    });
+    Ok(())
+}
+
+/// The reference's lane-partial sum of `v`, written so that it vectorizes.
+fn lane_sum(v: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let mut chunks = v.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += x;
+        }
+    }
+    for (lane, &x) in lanes.iter_mut().zip(chunks.remainder()) {
+        *lane += x;
+    }
+    combine_lanes(lanes)
 }
 
 /// Average pooling of `x` (`dims = [n, c, h, w]`) into `out` (`[n, c, oh, ow]`), on
@@ -574,6 +625,44 @@ mod tests {
             output: [d[2], d[3]],
         };
         (bits(want[0].as_slice::<f32>().unwrap()), win)
+    }
+
+    /// Global average pooling against the reference, bit for bit: plane sizes below,
+    /// at and past the lane count and with a short tail, special values (NaN, infinity,
+    /// signed zeros, large terms that cancel) and 1, 2 and 3 threads.
+    #[test]
+    fn global_average_pool_matches_the_reference() {
+        let specials = [f32::NAN, f32::INFINITY, -0.0, 0.0, 3.0e38, -3.0e38];
+        for (planes, spatial) in [(3, 1), (2, 7), (4, 8), (5, 9), (40, 169), (1000, 49), (2, 3000)] {
+            let x: Vec<f32> = (0..planes * spatial)
+                .map(|i| match i % 37 {
+                    5 if planes == 5 => specials[(i / 37) % specials.len()],
+                    _ => ((i * 7919) % 1013) as f32 * 0.37 - 180.0,
+                })
+                .collect();
+            let mut dims = vec![1, planes, spatial];
+            if spatial == 169 {
+                dims = vec![2, planes / 2, 13, 13];
+            }
+            let t = Tensor::from_vec(dims.clone(), x.clone()).unwrap();
+            let op = Op::GlobalPool(PoolKind::Average {
+                count_include_pad: false,
+            });
+            let want = crate::reference::eval_op(&op, &[Some(&t)]).unwrap();
+            for threads in [1, 2, 3] {
+                let mut out = vec![f32::NAN; planes];
+                global_avg_pool_f32(threads, &x, planes, &mut out).unwrap();
+                assert_eq!(
+                    bits(&out),
+                    bits(want[0].as_slice::<f32>().unwrap()),
+                    "{planes} planes of {spatial}, {threads} threads"
+                );
+            }
+        }
+        let mut out = [0.0f32; 3];
+        let e = global_avg_pool_f32(1, &[1.0; 10], 3, &mut out).unwrap_err();
+        assert!(e.to_string().contains("not 3 equal planes"), "{e}");
+        assert!(global_avg_pool_f32(0, &[1.0; 9], 3, &mut out).is_err());
     }
 
     /// Max pooling against the reference, bit for bit, with and without NaNs (whose

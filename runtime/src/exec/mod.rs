@@ -415,6 +415,7 @@ impl<'g> Executor<'g> {
             Kernel::Lrn(l) => Ok(vec![steps::run_lrn(l, cfg()?, operands)?]),
             Kernel::MaxPool(w) => Ok(vec![steps::run_max_pool(w, cfg()?, operands)?]),
             Kernel::AvgPool(w, include) => Ok(vec![steps::run_avg_pool(w, *include, cfg()?, operands)?]),
+            Kernel::GlobalAvgPool => Ok(vec![steps::run_global_avg_pool(cfg()?, operands)?]),
             Kernel::Concat(axis) => Ok(vec![steps::run_concat(*axis, cfg()?, operands)?]),
             Kernel::Attention(a) => steps::run_attention(a, cfg()?, operands),
         }
@@ -479,6 +480,7 @@ fn plan_arena(
                 | Kernel::Lrn(_)
                 | Kernel::MaxPool(_)
                 | Kernel::AvgPool(..)
+                | Kernel::GlobalAvgPool
                 | Kernel::Concat(_)
         );
         let Some(&last) = step.nodes.last() else { continue };

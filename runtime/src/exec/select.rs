@@ -18,6 +18,7 @@
 //!   `Div` by a constant and activations over a value of rank 2 or more: a one-stage
 //!   per-channel chain;
 //! - `MaxPool` and `AveragePool` over 2 spatial axes (fixed spatial sizes);
+//! - `GlobalAveragePool` of `f32` values of fixed shapes;
 //! - `Concat` of `f32` values computed at run time (into the arena);
 //! - `LRN` in fast mode;
 //! - `Attention` on rank-4 `f32` `Q`, `K`, `V` of fixed shapes, with an optional `f32`
@@ -124,6 +125,7 @@ impl<'a> Selector<'a> {
                 .or_else(|| self.elementwise(i))
                 .or_else(|| self.lrn(i))
                 .or_else(|| self.max_pool(i))
+                .or_else(|| self.global_avg_pool(i))
                 .or_else(|| self.concat(i))
                 .or_else(|| self.attention(i))
                 .unwrap_or_else(|| Chosen {
@@ -790,6 +792,24 @@ impl Selector<'_> {
         Some(Chosen {
             nodes: vec![i],
             kernel,
+            inputs: vec![Some(x)],
+        })
+    }
+}
+
+impl Selector<'_> {
+    /// Global average pooling at node `i`, of an `f32` value of rank 3 or more with a
+    /// fixed shape.
+    fn global_avg_pool(&self, i: usize) -> Option<Chosen> {
+        let node = self.node(i);
+        let Op::GlobalPool(PoolKind::Average { .. }) = node.op else {
+            return None;
+        };
+        let x = node.operand(0)?;
+        let dims = self.fixed_f32(x)?;
+        (self.runtime_f32(x) && dims.len() >= 3).then(|| Chosen {
+            nodes: vec![i],
+            kernel: Kernel::GlobalAvgPool,
             inputs: vec![Some(x)],
         })
     }

@@ -44,6 +44,8 @@ pub(crate) enum Kernel {
     MaxPool(PoolWindow),
     /// 2-d average pooling; the flag is `count_include_pad`.
     AvgPool(PoolWindow, bool),
+    /// Global average pooling.
+    GlobalAvgPool,
     /// `Concat` of `f32` tensors along an axis, written straight into its slot.
     Concat(usize),
     /// Scaled dot-product attention (`f32`, rank 4, no cache, no soft cap or window);
@@ -65,6 +67,7 @@ impl Kernel {
             Kernel::Lrn(_) => "lrn",
             Kernel::MaxPool(_) => "max_pool",
             Kernel::AvgPool(..) => "average_pool",
+            Kernel::GlobalAvgPool => "global_average_pool",
             Kernel::Concat(_) => "concat",
             Kernel::Attention(_) => "attention",
         }
@@ -505,6 +508,27 @@ pub(crate) fn run_avg_pool(
     })
 }
 
+/// Runs global average pooling on input tensors `[x]` (rank 3 or more).
+pub(crate) fn run_global_avg_pool(cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
+    let x = inputs
+        .first()
+        .copied()
+        .flatten()
+        .ok_or_else(|| EvalError::Invalid("global pool input has no value".into()))?;
+    let d = x.dims();
+    if d.len() < 3 {
+        return Err(EvalError::Invalid(format!(
+            "global pooling needs rank 3 or more, got {d:?}"
+        )));
+    }
+    let mut dims = d[..2].to_vec();
+    dims.resize(d.len(), 1);
+    let xs = x.as_slice::<f32>()?;
+    build_f32(cfg.out, dims, |out| {
+        cpu::global_avg_pool_f32(cfg.threads, xs, out.len(), out)
+    })
+}
+
 /// Runs a 2-d pooling kernel `pool(threads, x, dims, out)` on input tensors `[x]`.
 fn run_pool(
     win: &PoolWindow,
@@ -537,17 +561,7 @@ pub(crate) fn run_concat(axis: usize, cfg: NativeConfig<'_>, inputs: &[Option<&T
     let dims = crate::reference::concat_dims(axis, &parts)?;
     let outer: usize = dims[..axis].iter().product();
     let slices: Vec<&[f32]> = parts.iter().map(|p| p.as_slice::<f32>()).collect::<Result<_, _>>()?;
-    build_f32(cfg.out, dims, |out| {
-        let mut at = 0;
-        for o in 0..outer {
-            for s in &slices {
-                let chunk = s.len() / outer.max(1);
-                out[at..at + chunk].copy_from_slice(&s[o * chunk..(o + 1) * chunk]);
-                at += chunk;
-            }
-        }
-        Ok(())
-    })
+    build_f32(cfg.out, dims, |out| cpu::concat_f32(cfg.threads, outer, &slices, out))
 }
 
 /// Runs attention on input tensors `[q, k, v, mask?]` (rank 4, `f32`; the mask `f32` or
