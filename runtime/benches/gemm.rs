@@ -221,7 +221,7 @@ fn main() {
     // direct convolution's flops.
     // 3x3 stride-1 shapes of ResNet and VGG, and the small-K 1x1 and first-layer shapes of
     // ResNet, SqueezeNet and ShuffleNet: (cin, cout, kernel, stride, pad, input size).
-    let shapes: [(usize, usize, usize, usize, usize, usize); 13] = [
+    let shapes: [(usize, usize, usize, usize, usize, usize); 14] = [
         (64, 64, 3, 1, 1, 56),
         (128, 128, 3, 1, 1, 28),
         (256, 256, 3, 1, 1, 14),
@@ -230,6 +230,7 @@ fn main() {
         (16, 64, 1, 1, 0, 55),
         (64, 16, 1, 1, 0, 55),
         (64, 64, 1, 1, 0, 56),
+        (64, 256, 1, 1, 0, 56),
         (512, 2048, 1, 1, 0, 7),
         (512, 1000, 1, 1, 0, 13),
         (3, 64, 3, 2, 0, 224),
