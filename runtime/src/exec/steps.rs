@@ -291,6 +291,15 @@ fn build_f32(
     }
 }
 
+/// The step's first input (its main operand), or an error naming `what` step it is.
+fn first_operand<'a>(inputs: &[Option<&'a Tensor>], what: &str) -> Result<&'a Tensor, EvalError> {
+    inputs
+        .first()
+        .copied()
+        .flatten()
+        .ok_or_else(|| EvalError::Invalid(format!("{what} input has no value")))
+}
+
 /// The `f32` elements of input `i`.
 fn input_f32<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a [f32], EvalError> {
     let t = inputs
@@ -304,11 +313,7 @@ fn input_f32<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a [f32], E
 impl ConvStep {
     /// Runs on input tensors `[x, residual?, program inputs..]`.
     pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError::Invalid("convolution input has no value".into()))?;
+        let x = first_operand(inputs, "convolution")?;
         let xd = x.dims();
         if xd.len() != 4 {
             return Err(EvalError::Invalid(format!("convolution input must be 4-d, got {xd:?}")));
@@ -361,11 +366,7 @@ impl ConvStep {
 impl GemmStep {
     /// Runs on input tensors `[a, c?, residual?, program inputs..]`.
     pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
-        let a = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError::Invalid("product input has no value".into()))?;
+        let a = first_operand(inputs, "product")?;
         let ad = a.dims();
         let (k, n) = (self.b.rows(), self.b.cols());
         let (av, dims) = if self.trans_a {
@@ -446,11 +447,7 @@ fn channel_view(dims: &[usize]) -> Result<(usize, usize, usize), EvalError> {
 impl ChainStep {
     /// Runs on input tensors `[x]`.
     pub(crate) fn run(&self, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
-        let x = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError::Invalid("chain input has no value".into()))?;
+        let x = first_operand(inputs, "chain")?;
         let (outer, channels, inner) = channel_view(x.dims())?;
         let stages: Vec<ChainStage> = self.stages.iter().map(OwnedStage::view).collect();
         let xs = x.as_slice::<f32>()?;
@@ -462,11 +459,7 @@ impl ChainStep {
 
 /// Runs fast-mode LRN on input tensors `[x]`.
 pub(crate) fn run_lrn(l: &LrnAttrs, cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
-    let x = inputs
-        .first()
-        .copied()
-        .flatten()
-        .ok_or_else(|| EvalError::Invalid("LRN input has no value".into()))?;
+    let x = first_operand(inputs, "LRN")?;
     let (outer, channels, inner) = channel_view(x.dims())?;
     let xs = x.as_slice::<f32>()?;
     build_f32(cfg.out, x.dims().to_vec(), |out| {
@@ -510,11 +503,7 @@ pub(crate) fn run_avg_pool(
 
 /// Runs global average pooling on input tensors `[x]` (rank 3 or more).
 pub(crate) fn run_global_avg_pool(cfg: NativeConfig<'_>, inputs: &[Option<&Tensor>]) -> Result<Tensor, EvalError> {
-    let x = inputs
-        .first()
-        .copied()
-        .flatten()
-        .ok_or_else(|| EvalError::Invalid("global pool input has no value".into()))?;
+    let x = first_operand(inputs, "global pool")?;
     let d = x.dims();
     if d.len() < 3 {
         return Err(EvalError::Invalid(format!(
@@ -536,11 +525,7 @@ fn run_pool(
     inputs: &[Option<&Tensor>],
     pool: impl FnOnce(usize, &[f32], [usize; 4], &mut [f32]) -> Result<(), cpu::CpuError>,
 ) -> Result<Tensor, EvalError> {
-    let x = inputs
-        .first()
-        .copied()
-        .flatten()
-        .ok_or_else(|| EvalError::Invalid("pool input has no value".into()))?;
+    let x = first_operand(inputs, "pool")?;
     let d = x.dims();
     let dims: [usize; 4] = d
         .try_into()
