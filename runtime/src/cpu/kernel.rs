@@ -11,6 +11,10 @@
 //! - strict: `acc = acc + a * b`, a rounded multiply then a rounded add;
 //! - fast: `acc = fma(a, b, acc)`.
 //!
+//! A column panel with only a few real columns (the last of a 7x7 image's 49) runs on a
+//! turned-around kernel instead, whose vectors run down the rows ([`narrow_panel`]); each
+//! element still accumulates along K in order with the same operation.
+//!
 //! K is cut into blocks for the caches, but a block never starts a new partial sum: the
 //! next block reloads the stored `f32` accumulators and goes on, which gives exactly the
 //! bits of one unbroken loop. So neither the block sizes nor the thread split change a bit.
