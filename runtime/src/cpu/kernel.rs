@@ -187,6 +187,17 @@ pub(crate) unsafe fn epilogue_vec<S: Simd>(e: &EpiRaw, t: S::V, i: usize, j: usi
     epilogue_tile::<S, 1, 1>(e, [[t]], i, 1, j, &[n])[0][0]
 }
 
+/// One K step of one accumulator: `fma(a, b, acc)` in fast mode (`FMA`), a rounded
+/// multiply then a rounded add in strict mode.
+#[inline(always)]
+unsafe fn madd<S: Simd, const FMA: bool>(a: S::V, b: S::V, acc: S::V) -> S::V {
+    if FMA {
+        S::fmadd(a, b, acc)
+    } else {
+        S::add(acc, S::mul(a, b))
+    }
+}
+
 /// The K loop of one tile: `acc[r][v] (+)= a[p][r] * b[p][v]` for `p` in `0..kc`.
 #[inline(always)]
 unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
@@ -206,11 +217,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
         for (r, row) in tile.iter_mut().enumerate() {
             let ar = S::splat(*a.add(r));
             for (v, x) in row.iter_mut().enumerate() {
-                *x = if FMA {
-                    S::fmadd(ar, bv[v], *x)
-                } else {
-                    S::add(*x, S::mul(ar, bv[v]))
-                };
+                *x = madd::<S, FMA>(ar, bv[v], *x);
             }
         }
         a = a.add(MR);
@@ -424,11 +431,7 @@ unsafe fn narrow_step<S: Simd, const MR: usize, const FMA: bool, const CV: usize
             S::load(ag.add(p * MR))
         };
         for (x, &bj) in accs.iter_mut().zip(&bv) {
-            *x = if FMA {
-                S::fmadd(av, bj, *x)
-            } else {
-                S::add(*x, S::mul(av, bj))
-            };
+            *x = madd::<S, FMA>(av, bj, *x);
         }
     }
 }
@@ -469,12 +472,7 @@ unsafe fn macro_row<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
             let ar = S::splat(*a);
             for (row, &bq) in acc.iter_mut().zip(&b) {
                 for (v, x) in row.iter_mut().enumerate() {
-                    let bv = S::load(bq.add(off + v * S::LANES));
-                    *x = if FMA {
-                        S::fmadd(ar, bv, *x)
-                    } else {
-                        S::add(*x, S::mul(ar, bv))
-                    };
+                    *x = madd::<S, FMA>(ar, S::load(bq.add(off + v * S::LANES)), *x);
                 }
             }
             a = a.add(MR);
@@ -539,7 +537,8 @@ unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
     }
     match e.act {
         Activation::None => {}
-        // The common case, with the activation known to the compiler in the loop.
+        // The common cases, with the activation known to the compiler in the loop (so
+        // that it unrolls and the tile stays in registers).
         Activation::Relu => {
             for accs in acc.iter_mut() {
                 for x in accs.iter_mut() {
@@ -548,10 +547,9 @@ unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
             }
         }
         Activation::LeakyRelu { alpha } => {
-            let a = S::splat(alpha);
             for accs in acc.iter_mut() {
                 for x in accs.iter_mut() {
-                    *x = S::select(S::gt(S::zero(), *x), S::mul(a, *x), *x);
+                    *x = activate::<S>(*x, &Activation::LeakyRelu { alpha });
                 }
             }
         }

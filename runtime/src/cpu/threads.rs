@@ -5,10 +5,11 @@
 //! elementwise pass); [`split`] cuts them into contiguous runs, and [`run_parts`] runs
 //! one run per thread: the first on the calling thread, the others on worker threads that
 //! are started once and then kept (starting a thread per call would cost tens of
-//! microseconds per kernel). The GEMM, convolution and Winograd kernels cut their units
-//! into a few runs per thread instead and hand them out with [`run_balanced`] as threads
-//! finish, since one of a virtual machine's cores can run much slower than the other for
-//! a while, and a fixed half of the work would then wait on it. Either way every output
+//! microseconds per kernel). The GEMM, convolution, Winograd, depthwise and pooling
+//! kernels and the stride-2 input split cut their units into a few runs per thread
+//! instead and hand them out with [`run_balanced`] as threads finish, since one of a
+//! virtual machine's cores can run much slower than the other for a while, and a fixed
+//! half of the work would then wait on it. Either way every output
 //! element is computed whole by one thread, with the same K order whichever thread it is,
 //! so neither the thread count nor which thread runs a unit changes a bit: K is never
 //! split across threads.

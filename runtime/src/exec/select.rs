@@ -795,9 +795,7 @@ impl Selector<'_> {
             inputs: vec![Some(x)],
         })
     }
-}
 
-impl Selector<'_> {
     /// Global average pooling at node `i`, of an `f32` value of rank 3 or more with a
     /// fixed shape.
     fn global_avg_pool(&self, i: usize) -> Option<Chosen> {
