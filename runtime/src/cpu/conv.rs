@@ -243,7 +243,7 @@ impl PackedConvWeights {
         }
         let finite = w.iter().all(|v| v.is_finite());
         let winograd = (mode == Mode::Fast && finite && winograd::applies(p))
-            .then(|| WinogradWeights::new(w, p.out_channels, p.in_channels, ks.mr));
+            .then(|| WinogradWeights::new(w, p.out_channels, p.in_channels, winograd::tile_for(p), ks.mr));
         Ok(PackedConvWeights {
             isa,
             mode,
@@ -257,7 +257,7 @@ impl PackedConvWeights {
 }
 
 impl PackedConvWeights {
-    /// Whether the convolution runs as Winograd `F(2x2, 3x3)` (fast mode, 3x3 kernel,
+    /// Whether the convolution runs as Winograd `F(4x4, 3x3)` or `F(2x2, 3x3)` (fast mode, 3x3 kernel,
     /// unit strides and dilations, one group, at least 8 input and output channels,
     /// finite weights); see the `winograd` module for how its numbers differ.
     pub fn is_winograd(&self) -> bool {

@@ -22,10 +22,10 @@
 //!   differ between instruction sets that do and do not fuse (the scalar path never
 //!   fuses). The epilogue is never fused in either mode. Convolutions whose weights were
 //!   packed ahead of time ([`PackedConvWeights`]) with a 3x3 kernel, unit strides and
-//!   dilations, one group and finite weights run as Winograd `F(2x2, 3x3)` in fast mode
-//!   (see `winograd.rs`): 16 multiply-adds per 2x2 outputs and channel pair instead of
-//!   36, with an error bounded by a few rounding units of the sum of the terms'
-//!   magnitudes.
+//!   dilations, one group and finite weights run as Winograd `F(4x4, 3x3)` or, on small
+//!   outputs, `F(2x2, 3x3)` in fast mode (see the `winograd` module): 2.25 or 4
+//!   multiply-adds per output and channel pair instead of 9, with an error bounded by a
+//!   few rounding units of the sum of the terms' magnitudes.
 //!
 //! # Entry points
 //!

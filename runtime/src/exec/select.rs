@@ -218,7 +218,21 @@ impl<'a> Selector<'a> {
             padding,
             groups: c.group,
         };
-        let packed = PackedConvWeights::new(self.cfg.isa, self.cfg.mode, &template, w.as_slice().ok()?).ok()?;
+        // Where the input's spatial size is fixed, the packing sees it: the Winograd tile
+        // size is chosen for it.
+        let sized = match xt.shape.dims()[2..]
+            .iter()
+            .map(Dim::fixed)
+            .collect::<Option<Vec<usize>>>()
+        {
+            Some(hw) if hw.len() == 2 => Conv2dParams {
+                in_h: hw[0],
+                in_w: hw[1],
+                ..template.clone()
+            },
+            _ => template.clone(),
+        };
+        let packed = PackedConvWeights::new(self.cfg.isa, self.cfg.mode, &sized, w.as_slice().ok()?).ok()?;
         Some(ConvStep {
             template,
             weights: w.clone(),

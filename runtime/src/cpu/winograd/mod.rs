@@ -1,40 +1,41 @@
-//! Winograd `F(2x2, 3x3)` convolution, for 3x3 convolutions with unit strides and
-//! dilations and one group, in fast mode only.
+//! Winograd convolution, `F(2x2, 3x3)` and `F(4x4, 3x3)`, for 3x3 convolutions with unit
+//! strides and dilations and one group, in fast mode only.
 //!
-//! Each 2x2 block of outputs (a tile) of output channel `co` is
-//! `Y = Aᵀ [sum over ci of (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ)] A`, where `g` is the 3x3 kernel of
-//! `(co, ci)` and `d` the 4x4 input patch under the tile (zero in the padding). The sum
-//! over input channels is, for each of the 16 positions `ξ` of the 4x4 transformed tile,
-//! one GEMM `M_ξ[cout, tiles] = U_ξ[cout, cin] · V_ξ[cin, tiles]` on the ordinary
-//! microkernels; that takes 16 multiply-adds per tile and channel pair where the direct
-//! convolution takes 36.
+//! Each `m x m` block of outputs (a tile) of output channel `co` is
+//! `Y = Aᵀ [sum over ci of (G g Gᵀ) ⊙ (Bᵀ d B)] A`, where `g` is the 3x3 kernel of
+//! `(co, ci)` and `d` the `(m + 2) x (m + 2)` input patch under the tile (zero in the
+//! padding). The sum over input channels is, for each of the `(m + 2)²` positions `ξ` of
+//! the transformed tile, one GEMM `M_ξ[cout, tiles] = U_ξ[cout, cin] · V_ξ[cin, tiles]`
+//! on the ordinary microkernels. Per output and channel pair that is 4 multiply-adds for
+//! `F(2x2, 3x3)` (module `f2`) and 2.25 for `F(4x4, 3x3)` (module `f4`), where the direct
+//! convolution takes 9. [`tile_for`] picks the tile size from the output size.
 //!
 //! The numbers differ from the direct convolution's by more than rounding order: the
-//! transforms add and subtract neighbouring inputs before they are multiplied, so the
-//! error is bounded by a small multiple of the unit roundoff times the sum of the
-//! magnitudes of the terms, as for any reordered sum. That is why strict mode never uses
-//! it. Infinite or NaN inputs spread to the whole tile (and to the neighbouring tiles
-//! whose patches overlap them) rather than to the outputs they touch. Everything is still
-//! computed in a fixed order that depends only on the shapes, so the result is the same
-//! on every run and for every thread count.
+//! transforms add and subtract (and, for `F(4x4, 3x3)`, scale by small integers)
+//! neighbouring inputs before they are multiplied, so the error is bounded by a small
+//! multiple of the unit roundoff times the sum of the magnitudes of the terms, as for any
+//! reordered sum. That is why strict mode never uses it. Infinite or NaN inputs spread to
+//! the whole tile (and to the neighbouring tiles whose patches overlap them) rather than
+//! to the outputs they touch. Everything is still computed in a fixed order that depends
+//! only on the shapes, so the result is the same on every run and for every thread count.
 //!
-//! Layout. The input is first copied, per channel, into zero-padded rows split into their
-//! even and odd columns, so that the patches of consecutive tiles of a tile row are
-//! contiguous vectors. Tiles are processed in blocks of a few `NR`-wide panels: a block's
-//! transformed input `V` is written straight into the GEMM's packed B layout, its 16
-//! products `M` go to a scratch buffer, and the output transform runs the convolution's
-//! epilogue (bias, per-channel stages, residual, activation) on the finished rows.
+//! Layout. The input is first copied, per channel, into zero-padded rows split into `m`
+//! phases (the columns `c` with the same `c % m`), so that the patches of consecutive
+//! tiles of a tile row are contiguous vectors. Tiles are processed in blocks of a few
+//! `NR`-wide panels: a block's transformed input `V` is written straight into the GEMM's
+//! packed B layout, its products `M` go to a scratch buffer, and the output transform
+//! runs the convolution's epilogue (bias, per-channel stages, residual, activation) on the
+//! finished rows.
+
+mod f2;
+mod f4;
 
 use super::conv::ConvView;
 use super::gemm::{pack_a, run_region, BSource, MatRef, Problem};
 use super::isa::{Isa, Kernels};
-use super::kernel::{epilogue_vec, put, EpiRaw};
-use super::phase::PhaseOps;
-use super::simd::{simd_dispatch, Simd};
+use super::kernel::EpiRaw;
+use super::simd::Simd;
 use super::threads::{self, SharedOut};
-
-/// Positions of a transformed 4x4 tile.
-const POSITIONS: usize = 16;
 
 /// Elements between one position's matrix and the next beyond its size (one 128-byte
 /// pair of cache lines).
@@ -69,9 +70,11 @@ fn with_scratch<R>(
 }
 
 /// The transformed weights `U = G g Gᵀ` of every output and input channel pair, packed as
-/// the A panels of the 16 position GEMMs, one position after the other.
+/// the A panels of the position GEMMs, one position after the other.
 #[derive(Clone, Debug)]
 pub(crate) struct WinogradWeights {
+    /// Output tile size `m` (2 or 4).
+    tile: usize,
     /// The packed panels.
     data: Vec<f32>,
     /// Elements of one position's packed matrix.
@@ -79,27 +82,38 @@ pub(crate) struct WinogradWeights {
 }
 
 impl WinogradWeights {
-    /// Transforms and packs `w` (`[cout, cin, 3, 3]`, one group) into panels of `mr` rows.
-    pub(crate) fn new(w: &[f32], cout: usize, cin: usize, mr: usize) -> WinogradWeights {
-        let mut u = vec![0.0f32; POSITIONS * cout * cin];
+    /// Transforms and packs `w` (`[cout, cin, 3, 3]`, one group) for `m x m` output tiles
+    /// (2 or 4) into panels of `mr` rows.
+    pub(crate) fn new(w: &[f32], cout: usize, cin: usize, tile: usize, mr: usize) -> WinogradWeights {
+        let positions = (tile + 2) * (tile + 2);
+        let mut u = vec![0.0f32; positions * cout * cin];
         for co in 0..cout {
             for ci in 0..cin {
-                let t = transform_kernel(&w[(co * cin + ci) * 9..][..9]);
+                let g = &w[(co * cin + ci) * 9..][..9];
+                let t = if tile == 4 {
+                    f4::transform_kernel(g).to_vec()
+                } else {
+                    f2::transform_kernel(g).to_vec()
+                };
                 for (xi, v) in t.into_iter().enumerate() {
                     u[(xi * cout + co) * cin + ci] = v;
                 }
             }
         }
         let mut data = Vec::new();
-        for xi in 0..POSITIONS {
+        for xi in 0..positions {
             pack_a(
                 &MatRef::row_major(&u[xi * cout * cin..][..cout * cin], cout, cin),
                 mr,
                 &mut data,
             );
         }
-        let per_position = data.len() / POSITIONS;
-        WinogradWeights { data, per_position }
+        let per_position = data.len() / positions;
+        WinogradWeights {
+            tile,
+            data,
+            per_position,
+        }
     }
 }
 
@@ -115,23 +129,19 @@ pub(crate) fn applies(p: &super::conv::Conv2dParams) -> bool {
         && p.out_channels >= 8
 }
 
-/// `G g Gᵀ` for one 3x3 kernel `g` (row-major), computed in `f64` and rounded once, with
-/// `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`.
-fn transform_kernel(g: &[f32]) -> [f32; 16] {
-    const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
-    let mut gg = [[0.0f64; 3]; 4];
-    for (i, row) in gg.iter_mut().enumerate() {
-        for (j, slot) in row.iter_mut().enumerate() {
-            *slot = (0..3).map(|k| G[i][k] * f64::from(g[k * 3 + j])).sum();
-        }
+/// Fewest 4x4 tiles an output must have for `F(4x4, 3x3)`: with fewer (square outputs
+/// under 21x21), the tiles are few for the GEMM's panels and more of them are padding,
+/// and the gemm bench measured `F(2x2, 3x3)` as fast or faster (14x14 and 7x7 images).
+const MIN_F4_TILES: usize = 32;
+
+/// The output tile size for convolution `p` (for which [`applies`] holds): 4 (`F(4x4,
+/// 3x3)`, fewer multiplications) on outputs of at least [`MIN_F4_TILES`] 4x4 tiles,
+/// else 2. It depends on the shapes only, never on the thread count.
+pub(crate) fn tile_for(p: &super::conv::Conv2dParams) -> usize {
+    match p.output_dims() {
+        Ok([_, _, oh, ow]) if oh.div_ceil(4) * ow.div_ceil(4) >= MIN_F4_TILES => 4,
+        _ => 2,
     }
-    let mut out = [0.0f32; 16];
-    for i in 0..4 {
-        for j in 0..4 {
-            out[i * 4 + j] = (0..3).map(|k| gg[i][k] * G[j][k]).sum::<f64>() as f32;
-        }
-    }
-    out
 }
 
 /// The tile grid and buffer sizes of one call.
@@ -143,13 +153,15 @@ struct Grid {
     /// Output height and width.
     oh: usize,
     ow: usize,
+    /// Output tile size `m`: also the number of phases each padded row is split into.
+    m: usize,
     /// Tile columns.
     tw: usize,
     /// Tiles per block (a multiple of `nr`).
     block: usize,
     /// Panel width of the GEMM.
     nr: usize,
-    /// Padded rows per channel, and the length of one phase (even or odd columns) of one,
+    /// Padded rows per channel, and the length of one phase of one,
     /// with room to read a whole vector at the last tile (lanes past the tiles of a row
     /// are computed and never stored).
     rows: usize,
@@ -159,12 +171,12 @@ struct Grid {
 impl Grid {
     /// Elements of one channel's split input.
     fn plane(&self) -> usize {
-        self.rows * 2 * self.half
+        self.rows * self.m * self.half
     }
 
     /// Elements of one position's transformed input in a block, plus a skew so that the
-    /// 16 positions' matrices do not start a multiple of 4 KiB apart (which would map
-    /// the transforms' 16 streams onto the same cache sets).
+    /// positions' matrices do not start a multiple of 4 KiB apart (which would map
+    /// the transforms' streams onto the same cache sets).
     fn v_len(&self) -> usize {
         self.cin * self.block + SKEW
     }
@@ -188,15 +200,17 @@ pub(crate) fn conv(
     out: &mut [f32],
 ) {
     let (p, geo) = (cv.p, &cv.geo);
-    let (th, tw) = (geo.oh.div_ceil(2), geo.ow.div_ceil(2));
+    let tile = u.tile;
+    let positions = (tile + 2) * (tile + 2);
+    let (th, tw) = (geo.oh.div_ceil(tile), geo.ow.div_ceil(tile));
     let tiles = th * tw;
     let (cin, cout) = (p.in_channels, p.out_channels);
-    // Every block streams all of `U` (16 * cin * cout values) once, so blocks are as
+    // Every block streams all of `U` (positions * cin * cout values) once, so blocks are as
     // large as the budget allows, and larger still when `U` is large, but at least one
     // panel; then the blocks are evened out so that every thread gets as many (the block
     // size never changes a bit: the columns of a GEMM are independent).
-    let budget = BLOCK_BYTES.max(POSITIONS * 4 * cin * cout / 2);
-    let fit = ((budget / (POSITIONS * 4 * (cin + cout))) / ks.nr * ks.nr).max(ks.nr);
+    let budget = BLOCK_BYTES.max(positions * 4 * cin * cout / 2);
+    let fit = ((budget / (positions * 4 * (cin + cout))) / ks.nr * ks.nr).max(ks.nr);
     let mut per_image = tiles.div_ceil(fit);
     while (p.batch * per_image) % threads != 0 && tiles.div_ceil(per_image + 1) >= ks.nr {
         per_image += 1;
@@ -210,7 +224,8 @@ pub(crate) fn conv(
         tw,
         block,
         nr: ks.nr,
-        rows: 2 * th + 2,
+        m: tile,
+        rows: tile * th + 2,
         // Room for a whole vector read from the last tile of a row.
         half: tw + 1 + 16,
     };
@@ -240,7 +255,8 @@ pub(crate) fn conv(
                 let d = unsafe { std::slice::from_raw_parts_mut(split_dst.get().add(plane * g.plane()), g.plane()) };
                 // SAFETY: `isa` was checked available by the caller.
                 unsafe {
-                    split_for(
+                    let split = if tile == 4 { f4::split_for } else { f2::split_for };
+                    split(
                         isa,
                         &x[plane * cv.hw..][..cv.hw],
                         [p.in_h, p.in_w],
@@ -254,8 +270,8 @@ pub(crate) fn conv(
         let xs = &xs[..];
         let mut units = vec![(); threads.min(parts.len())];
         threads::run_balanced(&parts, &mut units, |part, _| {
-            with_scratch(&BLOCKS, POSITIONS * (g.v_len() + g.m_len()), |buf| {
-                let (v, m) = buf.split_at_mut(POSITIONS * g.v_len());
+            with_scratch(&BLOCKS, positions * (g.v_len() + g.m_len()), |buf| {
+                let (v, m) = buf.split_at_mut(positions * g.v_len());
                 let mut unused = Vec::new();
                 for unit in part {
                     let (n, b, rows) = (
@@ -266,8 +282,14 @@ pub(crate) fn conv(
                     let t = b * block..((b + 1) * block).min(tiles);
                     let xn = &xs[n * cin * g.plane()..][..cin * g.plane()];
                     // SAFETY: `isa` was checked available by the caller; `v` holds a block.
-                    unsafe { input_for(isa, xn, &g, t.clone(), v) };
-                    for xi in 0..POSITIONS {
+                    unsafe {
+                        if tile == 4 {
+                            f4::input_for(isa, xn, &g, t.clone(), v)
+                        } else {
+                            f2::input_for(isa, xn, &g, t.clone(), v)
+                        }
+                    };
+                    for xi in 0..positions {
                         let pr = Problem {
                             k: cin,
                             packed_a: &u.data[xi * u.per_position..][..u.per_position],
@@ -288,7 +310,11 @@ pub(crate) fn conv(
                     // thread only in this block's tiles and these channels.
                     unsafe {
                         let image = dst.get().add(n * cout * cv.ohw);
-                        output_for(isa, m, &g, [t, rows], &e, image);
+                        if tile == 4 {
+                            f4::output_for(isa, m, &g, [t, rows], &e, image);
+                        } else {
+                            f2::output_for(isa, m, &g, [t, rows], &e, image);
+                        }
                     }
                 }
             });
@@ -296,122 +322,11 @@ pub(crate) fn conv(
     });
 }
 
-simd_dispatch! {
-    /// [`split_plane`] with the widest vectors `isa` has.
-    ///
-    /// # Safety
-    ///
-    /// `isa` must be available.
-    unsafe fn split_for(x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32]) => split_plane
-}
-
-/// Writes one input plane (`[h, w]`) into `rows` rows of `out` zero-padded by
-/// `pad = [top, left]`, each split into its even and then its odd columns of `half`
-/// elements; every element of `out` is written.
-#[inline(always)]
-fn split_plane<S: PhaseOps>(x: &[f32], [h, w]: [usize; 2], [top, left]: [usize; 2], g: &Grid, out: &mut [f32]) {
-    assert!(x.len() >= h * w && out.len() >= g.rows * 2 * g.half && left + w <= 2 * g.half);
-    let pairs = w / 2;
-    // Input column `ix` is padded column `ix + left`: phase `(ix + left) % 2`, at
-    // `(ix + left) / 2`; the even input columns fill `w.div_ceil(2)` places of one
-    // phase, the odd ones `pairs` of the other.
-    let (even, odd) = (left % 2, (left + 1) % 2);
-    let runs = [(even, left / 2, w.div_ceil(2)), (odd, left.div_ceil(2), pairs)];
-    for (r, row) in out.chunks_exact_mut(2 * g.half).take(g.rows).enumerate() {
-        let iy = r.wrapping_sub(top);
-        if iy >= h || w == 0 {
-            row.fill(0.0);
-            continue;
-        }
-        for &(phase, start, len) in &runs {
-            let ph = &mut row[phase * g.half..][..g.half];
-            ph[..start].fill(0.0);
-            ph[start + len..].fill(0.0);
-        }
-        let src = &x[iy * w..][..w];
-        let (e, o) = (runs[0], runs[1]);
-        // SAFETY: `2 * pairs <= w` inputs; each run ends inside its phase (since
-        // `left + w <= 2 * half`), and the two phases are disjoint halves of `row`.
-        unsafe {
-            S::split2(
-                src.as_ptr(),
-                pairs,
-                row.as_mut_ptr().add(e.0 * g.half + e.1),
-                row.as_mut_ptr().add(o.0 * g.half + o.1),
-            )
-        };
-        if w % 2 == 1 {
-            row[e.0 * g.half + e.1 + pairs] = src[w - 1];
-        }
-    }
-}
-
-simd_dispatch! {
-    /// [`input_tiles`] with the widest vectors `isa` has.
-    ///
-    /// # Safety
-    ///
-    /// As [`input_tiles`]; `isa` must be available.
-    unsafe fn input_for(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) => input_tiles
-}
-
-/// Writes `V = Bᵀ d B` of the tiles `t` of every input channel into `v`, position `ξ`'s
-/// matrix in packed B panels: tile `t.start + q * nr + l`, channel `ci` at
-/// `ξ * v_len + q * cin * nr + ci * nr + l`. Vectors run across the tiles of a tile row.
-#[inline(always)]
-unsafe fn input_tiles<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
-    let vp = v.as_mut_ptr();
-    for ci in 0..g.cin {
-        let plane = xs[ci * g.plane()..][..g.plane()].as_ptr();
-        let mut tile = t.start;
-        while tile < t.end {
-            let (ty, tx) = (tile / g.tw, tile % g.tw);
-            let lane0 = tile - t.start;
-            let (q, l) = (lane0 / g.nr, lane0 % g.nr);
-            // Tiles of one tile row and one panel.
-            let n = S::LANES.min(g.tw - tx).min(t.end - tile).min(g.nr - l);
-            let dst = vp.add(q * g.cin * g.nr + ci * g.nr + l);
-            // Row `i` of the patches of consecutive tiles: its columns 0 to 3 are the even
-            // columns from `tx`, the odd from `tx`, the even from `tx + 1`, the odd from
-            // `tx + 1` of input row `2 * ty + i`. One column `j` of `Bᵀ d B` at a time
-            // (each row's column transform, then the row transform), which keeps few
-            // vectors live.
-            // (No closures here: they would not inherit this function's target features.)
-            let mut even = [plane; 4];
-            for (i, e) in even.iter_mut().enumerate() {
-                *e = plane.add((2 * ty + i) * 2 * g.half + tx);
-            }
-            for j in 0..4 {
-                let mut c = [S::zero(); 4];
-                for (ci_, &e) in c.iter_mut().zip(&even) {
-                    let o = e.add(g.half);
-                    *ci_ = match j {
-                        0 => S::sub(S::load(e), S::load(e.add(1))),
-                        1 => S::add(S::load(o), S::load(e.add(1))),
-                        2 => S::sub(S::load(e.add(1)), S::load(o)),
-                        _ => S::sub(S::load(o), S::load(o.add(1))),
-                    };
-                }
-                let col = [
-                    S::sub(c[0], c[2]),
-                    S::add(c[1], c[2]),
-                    S::sub(c[2], c[1]),
-                    S::sub(c[1], c[3]),
-                ];
-                for (i, &val) in col.iter().enumerate() {
-                    store_lanes::<S>(dst.add((i * 4 + j) * g.v_len()), n, val);
-                }
-            }
-            tile += n;
-        }
-    }
-}
-
 /// Stores the first `n` lanes of `val` at `dst` and leaves the `LANES - n` elements after
 /// them as they were (read back and written again: `dst` is this thread's scratch, valid
 /// for a whole vector).
 #[inline(always)]
-unsafe fn store_lanes<S: Simd>(dst: *mut f32, n: usize, val: S::V) {
+pub(super) unsafe fn store_lanes<S: Simd>(dst: *mut f32, n: usize, val: S::V) {
     if n == S::LANES {
         S::store(dst, val);
         return;
@@ -423,78 +338,11 @@ unsafe fn store_lanes<S: Simd>(dst: *mut f32, n: usize, val: S::V) {
     S::store(dst, S::select(keep, val, S::load(dst)));
 }
 
-simd_dispatch! {
-    /// [`output_tiles`] with the widest vectors `isa` has.
-    ///
-    /// # Safety
-    ///
-    /// As [`output_tiles`]; `isa` must be available.
-    unsafe fn output_for(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) => output_tiles
-}
-
-/// Writes `Y = Aᵀ M A` of the tiles `t` of the output channels `chans`, through the epilogue
-/// `e` (row = output channel, column = position in the plane), into the image `out`.
-///
-/// # Safety
-///
-/// `out` must be the image's `[cout, oh, ow]` output, not written by another thread in
-/// these tiles; `e` must be the image's epilogue.
-#[inline(always)]
-unsafe fn output_tiles<S: Simd>(
-    m: &[f32],
-    g: &Grid,
-    [t, chans]: [std::ops::Range<usize>; 2],
-    e: &EpiRaw,
-    out: *mut f32,
-) {
-    let ohw = g.oh * g.ow;
-    let identity = e.is_identity();
-    for co in chans {
-        let mut tile = t.start;
-        while tile < t.end {
-            let (ty, tx) = (tile / g.tw, tile % g.tw);
-            let n = S::LANES.min(g.tw - tx).min(t.end - tile);
-            let at = m.as_ptr().add(co * g.block + tile - t.start);
-            // `Aᵀ M`, one column at a time: `s[0] = m0 + m1 + m2`, `s[1] = m1 - m2 - m3`
-            // over the rows of `M`.
-            let (mut s0, mut s1) = ([S::zero(); 4], [S::zero(); 4]);
-            for (j, (a, b)) in s0.iter_mut().zip(&mut s1).enumerate() {
-                let mut m = [S::zero(); 4];
-                for (i, slot) in m.iter_mut().enumerate() {
-                    *slot = S::load(at.add((i * 4 + j) * g.m_len()));
-                }
-                *a = S::add(S::add(m[0], m[1]), m[2]);
-                *b = S::sub(S::sub(m[1], m[2]), m[3]);
-            }
-            let s = [s0, s1];
-            for (i, si) in s.iter().enumerate() {
-                let oy = 2 * ty + i;
-                if oy >= g.oh {
-                    break;
-                }
-                let (lo, hi) = S::zip(S::add(S::add(si[0], si[1]), si[2]), S::sub(S::sub(si[1], si[2]), si[3]));
-                let ox = 2 * tx;
-                let count = (2 * n).min(g.ow - ox);
-                let mut c = 0;
-                while c < count {
-                    let len = S::LANES.min(count - c);
-                    let pos = oy * g.ow + ox + c;
-                    let mut val = if c == 0 { lo } else { hi };
-                    if !identity {
-                        val = epilogue_vec::<S>(e, val, co, pos, len);
-                    }
-                    put::<S>(out.add(co * ohw + pos), len, val);
-                    c += len;
-                }
-            }
-            tile += n;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::isa::kernels;
     use super::super::{conv2d_packed_f32, Activation, Conv2dParams, ConvFusion, Isa, Mode, PackedConvWeights};
+    use super::WinogradWeights;
     use crate::reference::eval_op;
     use crate::test_values::values;
     use lightos_ir::op::{ConvAttrs, Padding};
@@ -532,6 +380,8 @@ mod tests {
             (1, 8, 10, 5, 8, [2, 1, 0, 2]),
             (1, 32, 24, 23, 21, [1, 1, 1, 1]),
             (1, 8, 9, 3, 3, [1, 1, 1, 1]),
+            (1, 16, 20, 13, 13, [1, 1, 1, 1]),
+            (1, 24, 8, 30, 9, [1, 1, 1, 1]),
         ];
         for (seed, &(batch, cin, cout, h, w, pads)) in cases.iter().enumerate() {
             let mut p = Conv2dParams::new(batch, cin, [h, w], cout, [3, 3]);
@@ -551,9 +401,11 @@ mod tests {
                 activation: Activation::Relu,
                 stages: &[],
             };
-            for isa in Isa::available() {
-                let packed = PackedConvWeights::new(isa, Mode::Fast, &p, &wt).unwrap();
+            for (isa, tile) in Isa::available().into_iter().flat_map(|isa| [(isa, 2), (isa, 4)]) {
+                let mut packed = PackedConvWeights::new(isa, Mode::Fast, &p, &wt).unwrap();
                 assert!(packed.winograd.is_some(), "case {seed}: no Winograd weights");
+                let mr = kernels(isa, Mode::Fast).mr;
+                packed.winograd = Some(WinogradWeights::new(&wt, cout, cin, tile, mr));
                 let mut first: Option<Vec<f32>> = None;
                 for threads in [1, 2, 3] {
                     let mut out = vec![0.0f32; conv.len()];
@@ -575,19 +427,37 @@ mod tests {
                         let tol = 1e-5 * (scale[i] + bias[i / (conv.len() / batch / cout) % cout].abs() + res[i].abs());
                         assert!(
                             (got - want).abs() <= tol + 1e-6,
-                            "case {seed} {isa:?} t{threads} element {i}: {got} vs {want} (tolerance {tol})"
+                            "case {seed} {isa:?} F({tile}) t{threads} element {i}: {got} vs {want} (tolerance {tol})"
                         );
                     }
                     match &first {
                         None => first = Some(out),
                         Some(f) => assert!(
                             f.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()),
-                            "case {seed} {isa:?}: {threads} threads change the bits"
+                            "case {seed} {isa:?} F({tile}): {threads} threads change the bits"
                         ),
                     }
                 }
             }
         }
+    }
+
+    /// The tile size follows the output size: `F(4x4, 3x3)` from 32 tiles of 4x4 up,
+    /// `F(2x2, 3x3)` below and when the size is unknown (zero).
+    #[test]
+    fn the_tile_size_follows_the_output_size() {
+        let isa = Isa::detect();
+        let w = values(8, 8 * 8 * 9);
+        let mut p = Conv2dParams::new(1, 8, [0, 0], 8, [3, 3]);
+        p.padding = Padding::Explicit(vec![1; 4]);
+        for (hw, tile) in [(0, 2), (7, 2), (14, 2), (20, 2), (21, 4), (28, 4), (56, 4)] {
+            (p.in_h, p.in_w) = (hw, hw);
+            assert_eq!(super::tile_for(&p), tile, "{hw}x{hw}");
+            let packed = PackedConvWeights::new(isa, Mode::Fast, &p, &w).unwrap();
+            assert_eq!(packed.winograd.map(|u| u.tile), Some(tile), "{hw}x{hw}");
+        }
+        (p.in_h, p.in_w) = (100, 14);
+        assert_eq!(super::tile_for(&p), 4, "100x14: 25 x 4 tiles");
     }
 
     /// Strict mode, non-finite weights and other geometries never make Winograd weights.
