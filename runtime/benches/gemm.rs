@@ -221,7 +221,8 @@ fn main() {
     // direct convolution's flops.
     // 3x3 stride-1 shapes of ResNet and VGG, and the small-K 1x1 and first-layer shapes of
     // ResNet, SqueezeNet and ShuffleNet: (cin, cout, kernel, stride, pad, input size).
-    let shapes: [(usize, usize, usize, usize, usize, usize); 19] = [
+    let shapes: [(usize, usize, usize, usize, usize, usize); 20] = [
+        (128, 32, 3, 1, 1, 56),
         (128, 32, 3, 1, 1, 14),
         (128, 32, 3, 1, 1, 28),
         (64, 256, 3, 1, 1, 13),

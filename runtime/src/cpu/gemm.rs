@@ -329,20 +329,31 @@ impl MatRef<'_> {
     }
 }
 
-/// Appends all of `a` to `out`, packed into row panels of `mr` rows: panel `i`, K step
-/// `p`, row `r` at `i * k * mr + p * mr + r` from the old end, zero past the last row.
+/// Largest K block: a packed B panel of `KC * nr` values stays in L1.
+pub(crate) const KC: usize = 256;
+
+/// Appends all of `a` (`m x k`) to `out`, packed into row panels of `mr` rows, zero past
+/// the last row, K block by K block ([`k_blocks`] of [`KC`]): the block of K steps
+/// `pc..pc + kc` holds every panel's steps, panel after panel, so that a pass over one K
+/// block of all the rows (what [`run_region`] makes) reads one contiguous run. Panel `i`,
+/// K step `pc + p`, row `r` is at `pc * panels * mr + i * kc * mr + p * mr + r` from the
+/// old end, with `panels = m.div_ceil(mr)`; with one K block that is
+/// `i * k * mr + p * mr + r`.
 pub(crate) fn pack_a(a: &MatRef, mr: usize, out: &mut Vec<f32>) {
     let (m, k) = (a.rows, a.cols);
     let panels = m.div_ceil(mr);
     let start = out.len();
     out.resize(start + panels * mr * k, 0.0);
     let dst_all = &mut out[start..];
-    for i in 0..panels {
-        let rows = mr.min(m - i * mr);
-        let dst = &mut dst_all[i * mr * k..(i + 1) * mr * k];
-        for (p, step) in dst.chunks_exact_mut(mr).enumerate() {
-            for (r, slot) in step.iter_mut().enumerate().take(rows) {
-                *slot = a.at(i * mr + r, p);
+    for (pc, kc) in k_blocks(k, KC) {
+        let block = &mut dst_all[pc * panels * mr..][..kc * panels * mr];
+        for i in 0..panels {
+            let rows = mr.min(m - i * mr);
+            let dst = &mut block[i * kc * mr..][..kc * mr];
+            for (p, step) in dst.chunks_exact_mut(mr).enumerate() {
+                for (r, slot) in step.iter_mut().enumerate().take(rows) {
+                    *slot = a.at(i * mr + r, pc + p);
+                }
             }
         }
     }
@@ -478,7 +489,13 @@ pub(crate) unsafe fn run_region(
     debug_assert_eq!(rows.start % ks.mr, 0);
     let blocks: Vec<(usize, usize)> = k_blocks(pr.k, ks.kc).collect();
     let kc_max = blocks[0].1;
-    let a_stride = pr.k * ks.mr;
+    // Row panels of the whole packed A (see `pack_a` for its layout).
+    let panels = if pr.k == 0 {
+        0
+    } else {
+        pr.packed_a.len() / (pr.k * ks.mr)
+    };
+    debug_assert_eq!(panels * pr.k * ks.mr, pr.packed_a.len());
     // One A block: pack one B panel at a time and use it at once, while it is in L1.
     // Several A blocks: pack a whole B block and reuse it for each of them.
     let nc_step = if rows.len() <= ks.mc { ks.nr } else { ks.nc };
@@ -506,8 +523,8 @@ pub(crate) unsafe fn run_region(
                 let mc = ks.mc.min(rows.end - ic);
                 let job = MacroJob {
                     kc,
-                    a: pr.packed_a.as_ptr().add((ic / ks.mr) * a_stride + pc * ks.mr),
-                    a_stride,
+                    a: pr.packed_a.as_ptr().add((pc * panels + (ic / ks.mr) * kc) * ks.mr),
+                    a_stride: kc * ks.mr,
                     b,
                     b_stride,
                     rows: mc,

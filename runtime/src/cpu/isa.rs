@@ -125,7 +125,7 @@ pub(crate) fn kernels(isa: Isa, mode: Mode) -> Kernels {
     Kernels {
         mr,
         nr,
-        kc: 256,
+        kc: super::gemm::KC,
         mc: mr * (144 / mr).max(1),
         nc: nr * (4096 / nr),
         run,
