@@ -12,7 +12,7 @@
 
 use super::conv::ConvView;
 use super::isa::Isa;
-use super::kernel::{epilogue_vec, fetch, put};
+use super::kernel::{epilogue_tile, epilogue_vec, fetch, put, EpiRaw};
 use super::phase::{PhaseOps, Phases};
 use super::simd::simd_dispatch;
 use super::threads::{self, SharedOut};
@@ -108,19 +108,27 @@ unsafe fn planes<S: PhaseOps>(
         let xs = &x[plane * cv.hw..][..cv.hw];
         let ws = &w[g * kh * kw..][..kh * kw];
         let out = dst.get().add(plane * cv.ohw);
-        if ws.iter().all(|v| v.is_finite()) {
+        let e = cv.epilogue(n, g);
+        let fused = if ws.iter().all(|v| v.is_finite()) {
             ph.load::<S>(xs, phases);
             wv.clear();
             wv.extend(ws.iter().map(|&v| S::splat(v)));
-            sum_runs::<S>(&ph.offsets, &wv, phases, &mut res[..ph.span]);
+            // An epilogue that depends on the row (channel) only runs on the sums before
+            // they are compacted: the same operations on the same values.
+            let per_row = e.is_per_row().then_some(&e);
+            sum_runs::<S>(&ph.offsets, &wv, phases, &mut res[..ph.span], per_row);
             // The plane lies inside `out`, and only this thread writes it.
             ph.compact::<S>(res, out);
+            per_row.is_some()
         } else {
             plane_direct(cv, xs, ws, &mut acc, out);
+            false
+        };
+        if fused {
+            continue;
         }
         // The epilogue was made for this image and group, and every `(0, j)` with
         // `j < ohw` lies inside it; the plane lies inside `out`.
-        let e = cv.epilogue(n, g);
         let (l, mut j) = (S::LANES, 0);
         while j + l <= cv.ohw {
             S::store(out.add(j), epilogue_vec::<S>(&e, S::load(out.add(j)), 0, j, l));
@@ -136,9 +144,9 @@ unsafe fn planes<S: PhaseOps>(
 
 /// `res[q] = sum over taps t of phases[offsets[t] + q] * w[t]` for the whole of `res` (a
 /// multiple of `S::LANES` long): from `+0`, in tap order, each a rounded multiply and
-/// then a rounded add.
+/// then a rounded add; then, if given, the per-row epilogue `e` of row 0.
 #[inline(always)]
-unsafe fn sum_runs<S: PhaseOps>(offsets: &[usize], w: &[S::V], phases: &[f32], res: &mut [f32]) {
+unsafe fn sum_runs<S: PhaseOps>(offsets: &[usize], w: &[S::V], phases: &[f32], res: &mut [f32], e: Option<&EpiRaw>) {
     let l = S::LANES;
     let span = res.len();
     debug_assert!(span.is_multiple_of(l) && offsets.len() == w.len());
@@ -153,6 +161,9 @@ unsafe fn sum_runs<S: PhaseOps>(offsets: &[usize], w: &[S::V], phases: &[f32], r
                 *ai = S::add(*ai, S::mul(S::load(p.add(i * l)), wt));
             }
         }
+        if let Some(e) = e {
+            [a] = epilogue_tile::<S, 1, 4>(e, [a], 0, 1, 0, &[l; 4]);
+        }
         for (i, &ai) in a.iter().enumerate() {
             S::store(out.add(q + i * l), ai);
         }
@@ -162,6 +173,9 @@ unsafe fn sum_runs<S: PhaseOps>(offsets: &[usize], w: &[S::V], phases: &[f32], r
         let mut a = S::zero();
         for (&o, &wt) in offsets.iter().zip(w) {
             a = S::add(a, S::mul(S::load(src.add(o + q)), wt));
+        }
+        if let Some(e) = e {
+            a = epilogue_vec::<S>(e, a, 0, 0, l);
         }
         S::store(out.add(q), a);
         q += l;
@@ -216,7 +230,7 @@ mod tests {
     /// widths, planes narrower than a vector, pads, dilations; inputs with NaNs,
     /// infinities and signed zeros (so padding taps would show as `-0` or NaN if they
     /// took part), weights with zeros of both signs, and planes whose weights are not
-    /// finite (the tap-skipping path); with a bias and a ReLU, or neither.
+    /// finite (the tap-skipping path); with a bias and a ReLU, with a residual too, or none.
     #[test]
     fn depthwise_matches_the_reference_bits() {
         // (channels, [h, w], kernel, strides, dilations, pads [t, l, b, r])
@@ -280,22 +294,30 @@ mod tests {
             let xt = Tensor::from_vec(vec![batch, ch, h, w], x.clone()).unwrap();
             let wtt = Tensor::from_vec(vec![ch, 1, kernel[0], kernel[1]], wt.clone()).unwrap();
             let bt = Tensor::from_vec(vec![ch], bias.clone()).unwrap();
-            for with_bias in [false, true] {
+            // Neither; a bias and a ReLU (which run on the sums before they are compacted);
+            // a bias, a residual and a ReLU (which run on the output plane).
+            for (with_bias, with_residual) in [(false, false), (true, false), (true, true)] {
                 let args = [Some(&xt), Some(&wtt), with_bias.then_some(&bt)];
                 let conv = crate::reference::eval_op(&Op::Conv(attrs.clone()), &args).unwrap();
-                let mut want: Vec<f32> = conv[0].as_slice::<f32>().unwrap().to_vec();
-                let fusion = ConvFusion {
-                    activation: if with_bias { Activation::Relu } else { Activation::None },
-                    ..ConvFusion::default()
-                };
+                let residual: Vec<f32> = (0..conv[0].len()).map(|_| next()).collect();
+                let mut want = conv[0].clone();
+                if with_residual {
+                    let r = Tensor::from_vec(want.dims().to_vec(), residual.clone()).unwrap();
+                    let add = Op::Binary(lightos_ir::op::BinaryOp::Add);
+                    want = crate::reference::eval_op(&add, &[Some(&want), Some(&r)])
+                        .unwrap()
+                        .remove(0);
+                }
                 if with_bias {
                     let relu = Op::Unary(lightos_ir::op::UnaryOp::Relu);
-                    let t = Tensor::from_vec(conv[0].dims().to_vec(), want).unwrap();
-                    want = crate::reference::eval_op(&relu, &[Some(&t)]).unwrap()[0]
-                        .as_slice::<f32>()
-                        .unwrap()
-                        .to_vec();
+                    want = crate::reference::eval_op(&relu, &[Some(&want)]).unwrap().remove(0);
                 }
+                let want: Vec<f32> = want.as_slice::<f32>().unwrap().to_vec();
+                let fusion = ConvFusion {
+                    activation: if with_bias { Activation::Relu } else { Activation::None },
+                    residual: with_residual.then_some(&residual[..]),
+                    ..ConvFusion::default()
+                };
                 let b = with_bias.then_some(&bias[..]);
                 for isa in Isa::available() {
                     for threads in [1, 2, 3] {
@@ -305,7 +327,7 @@ mod tests {
                             assert_eq!(
                                 g.to_bits(),
                                 e.to_bits(),
-                                "case {ci} bias {with_bias} on {isa:?} t{threads}: element {i}"
+                                "case {ci} bias {with_bias} residual {with_residual} on {isa:?} t{threads}: element {i}"
                             );
                         }
                     }

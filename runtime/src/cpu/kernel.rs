@@ -75,6 +75,12 @@ impl EpiRaw {
             && self.residual.is_none()
             && matches!(self.act, Activation::None)
     }
+
+    /// Whether every element's epilogue depends on its row only (no addend, column bias
+    /// or residual), so it may run on values before they reach their columns.
+    pub(crate) fn is_per_row(&self) -> bool {
+        self.addend.is_none() && self.col_bias.is_null() && self.residual.is_none()
+    }
 }
 
 /// One macrokernel call: a `rows x cols` block of C over one K block of length `kc`.
@@ -510,7 +516,7 @@ unsafe fn macro_row<S: Simd, const MR: usize, const NV: usize, const FMA: bool>(
 /// intrinsics would not inline. The tile is taken and returned by value, so that LLVM
 /// keeps it in registers even where the caller's accumulators live in memory.
 #[inline(always)]
-unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
+pub(crate) unsafe fn epilogue_tile<S: Simd, const MR: usize, const NV: usize>(
     e: &EpiRaw,
     mut acc: [[S::V; NV]; MR],
     i: usize,
