@@ -289,6 +289,12 @@ impl MatRef<'_> {
             let panel = &mut dst[q * kc * NR..(q + 1) * kc * NR];
             for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
                 let base = (pc + p) * self.row_stride + j0;
+                // The next panel's part of this row: B is often a large activation read
+                // cold, one short piece from each of up to `kc` rows, too many streams
+                // for the hardware prefetcher to follow.
+                let next = self.data.as_ptr().wrapping_add(base + NR);
+                prefetch_line(next);
+                prefetch_line(next.wrapping_add(NR - 1));
                 let src = &self.data[base..base + w];
                 match (<&mut [f32; NR]>::try_from(row), <&[f32; NR]>::try_from(src)) {
                     (Ok(d), Ok(s)) => *d = *s,
@@ -327,6 +333,20 @@ impl MatRef<'_> {
             }
         }
     }
+}
+
+/// Hints that the cache line holding `p` will be read soon (on x86-64; elsewhere it does
+/// nothing). `p` need not be valid: a prefetch never faults.
+#[inline(always)]
+fn prefetch_line(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program can observe and never faults; SSE is
+    // part of every x86-64 CPU.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Largest K block: a packed B panel of `KC * nr` values stays in L1.
