@@ -15,35 +15,19 @@
 //! are contiguous vectors: patch column `k` of tile `tx` is phase `k % 4` at
 //! `tx + k / 4`.
 
-use super::super::kernel::{epilogue_vec, put, EpiRaw};
 use super::super::phase::PhaseOps;
 use super::super::simd::{simd_dispatch, Simd};
-use super::{store_lanes, Grid};
+use super::{store_lanes, Grid, RowOut, Transforms};
 
-/// `G g Gᵀ` for one 3x3 kernel `g` (row-major), computed in `f64` and rounded once.
-pub(super) fn transform_kernel(g: &[f32]) -> [f32; 36] {
-    const G: [[f64; 3]; 6] = [
-        [1.0 / 4.0, 0.0, 0.0],
-        [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
-        [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
-        [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
-        [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
-        [0.0, 0.0, 1.0],
-    ];
-    let mut gg = [[0.0f64; 3]; 6];
-    for (i, row) in gg.iter_mut().enumerate() {
-        for (j, slot) in row.iter_mut().enumerate() {
-            *slot = (0..3).map(|k| G[i][k] * f64::from(g[k * 3 + j])).sum();
-        }
-    }
-    let mut out = [0.0f32; 36];
-    for i in 0..6 {
-        for j in 0..6 {
-            out[i * 6 + j] = (0..3).map(|k| gg[i][k] * G[j][k]).sum::<f64>() as f32;
-        }
-    }
-    out
-}
+/// The kernel transform `G`.
+pub(super) const G: [[f64; 3]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
 
 simd_dispatch! {
     /// [`split_plane`] with the widest vectors `isa` has.
@@ -126,44 +110,46 @@ unsafe fn at<S: Simd>(m: &[S::V; 6]) -> [S::V; 4] {
     ]
 }
 
-simd_dispatch! {
-    /// [`input_tiles`] with the widest vectors `isa` has.
-    ///
-    /// # Safety
-    ///
-    /// As [`input_tiles`]; `isa` must be available.
-    pub(super) unsafe fn input_for(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) => input_tiles
-}
+/// The `F(4x4, 3x3)` transforms.
+pub(super) struct F4;
 
-/// Writes `V = Bᵀ d B` of the tiles `t` of every input channel into `v`, position `ξ`'s
-/// matrix in packed B panels: tile `t.start + q * nr + l`, channel `ci` at
-/// `ξ * v_len + q * cin * nr + ci * nr + l`. Vectors run across the tiles of a tile row.
-#[inline(always)]
-unsafe fn input_tiles<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
-    let vp = v.as_mut_ptr();
-    for ci in 0..g.cin {
-        let plane = xs[ci * g.plane()..][..g.plane()].as_ptr();
-        let mut tile = t.start;
-        while tile < t.end {
-            let (ty, tx) = (tile / g.tw, tile % g.tw);
-            let lane0 = tile - t.start;
-            let (q, l) = (lane0 / g.nr, lane0 % g.nr);
-            // Tiles of one tile row and one panel.
-            let n = S::LANES.min(g.tw - tx).min(t.end - tile).min(g.nr - l);
-            let dst = vp.add(q * g.cin * g.nr + ci * g.nr + l);
-            let mut rows = [plane; 6];
-            for (i, r) in rows.iter_mut().enumerate() {
-                *r = plane.add((4 * ty + i) * 4 * g.half + tx);
+impl Transforms for F4 {
+    /// One column `j` of `Bᵀ d B` at a time: row `j` of `Bᵀ` on each patch row (`d B`'s
+    /// column `j`), then `Bᵀ` on that column. Few vectors stay live.
+    #[inline(always)]
+    unsafe fn input_run<S: Simd>(plane: *const f32, g: &Grid, [ty, tx]: [usize; 2], dst: *mut f32, n: usize) {
+        let mut rows = [plane; 6];
+        for (i, r) in rows.iter_mut().enumerate() {
+            *r = plane.add((4 * ty + i) * 4 * g.half + tx);
+        }
+        input_column::<S, 0>(&rows, g, dst, n);
+        input_column::<S, 1>(&rows, g, dst, n);
+        input_column::<S, 2>(&rows, g, dst, n);
+        input_column::<S, 3>(&rows, g, dst, n);
+        input_column::<S, 4>(&rows, g, dst, n);
+        input_column::<S, 5>(&rows, g, dst, n);
+    }
+
+    /// `Aᵀ M`, one column `j` of `M` at a time (`rows[k][j]` is row `k` of `Aᵀ` on it),
+    /// then `Aᵀ` on each row of that: row `k` of the tiles in four vectors across the
+    /// tiles, interleaved into the plane's order.
+    #[inline(always)]
+    unsafe fn output_run<S: Simd>(m: *const f32, g: &Grid, [ty, tx]: [usize; 2], n: usize, out: &RowOut) {
+        let mut rows = [[S::zero(); 6]; 4];
+        for j in 0..6 {
+            let mut col = [S::zero(); 6];
+            for (i, slot) in col.iter_mut().enumerate() {
+                *slot = S::load(m.add((i * 6 + j) * g.m_len()));
             }
-            // One column `j` of `Bᵀ d B` at a time: row `j` of `Bᵀ` on each patch row
-            // (`d B`'s column `j`), then `Bᵀ` on that column. Few vectors stay live.
-            input_column::<S, 0>(&rows, g, dst, n);
-            input_column::<S, 1>(&rows, g, dst, n);
-            input_column::<S, 2>(&rows, g, dst, n);
-            input_column::<S, 3>(&rows, g, dst, n);
-            input_column::<S, 4>(&rows, g, dst, n);
-            input_column::<S, 5>(&rows, g, dst, n);
-            tile += n;
+            for (row, v) in rows.iter_mut().zip(at::<S>(&col)) {
+                row[j] = v;
+            }
+        }
+        for (k, sk) in rows.iter().enumerate() {
+            let [o0, o1, o2, o3] = at::<S>(sk);
+            let ((p0, p1), (q0, q1)) = (S::zip(o0, o2), S::zip(o1, o3));
+            let ((v0, v1), (v2, v3)) = (S::zip(p0, q0), S::zip(p1, q1));
+            out.store::<S>(g, [4 * ty + k, 4 * tx], 4 * n, &[v0, v1, v2, v3]);
         }
     }
 }
@@ -184,79 +170,5 @@ unsafe fn input_column<S: Simd, const J: usize>(rows: &[*const f32; 6], g: &Grid
     }
     for (i, &val) in bt::<S>(&c).iter().enumerate() {
         store_lanes::<S>(dst.add((i * 6 + J) * g.v_len()), n, val);
-    }
-}
-
-simd_dispatch! {
-    /// [`output_tiles`] with the widest vectors `isa` has.
-    ///
-    /// # Safety
-    ///
-    /// As [`output_tiles`]; `isa` must be available.
-    pub(super) unsafe fn output_for(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) => output_tiles
-}
-
-/// Writes `Y = Aᵀ M A` of the tiles `t` of the output channels `chans`, through the epilogue
-/// `e` (row = output channel, column = position in the plane), into the image `out`.
-///
-/// # Safety
-///
-/// `out` must be the image's `[cout, oh, ow]` output, not written by another thread in
-/// these tiles; `e` must be the image's epilogue.
-#[inline(always)]
-unsafe fn output_tiles<S: Simd>(
-    m: &[f32],
-    g: &Grid,
-    [t, chans]: [std::ops::Range<usize>; 2],
-    e: &EpiRaw,
-    out: *mut f32,
-) {
-    let ohw = g.oh * g.ow;
-    let identity = e.is_identity();
-    for co in chans {
-        let mut tile = t.start;
-        while tile < t.end {
-            let (ty, tx) = (tile / g.tw, tile % g.tw);
-            let n = S::LANES.min(g.tw - tx).min(t.end - tile);
-            let at_m = m.as_ptr().add(co * g.block + tile - t.start);
-            // `Aᵀ M`, one column `j` of `M` at a time: `rows[k][j]` is row `k` of `Aᵀ` on
-            // it.
-            let mut rows = [[S::zero(); 6]; 4];
-            for j in 0..6 {
-                let mut col = [S::zero(); 6];
-                for (i, slot) in col.iter_mut().enumerate() {
-                    *slot = S::load(at_m.add((i * 6 + j) * g.m_len()));
-                }
-                for (row, v) in rows.iter_mut().zip(at::<S>(&col)) {
-                    row[j] = v;
-                }
-            }
-            for (k, sk) in rows.iter().enumerate() {
-                let oy = 4 * ty + k;
-                if oy >= g.oh {
-                    break;
-                }
-                // Row `k` of the tiles, `(Aᵀ M A)[k][0..4]` in four vectors across the
-                // tiles, interleaved into the plane's order.
-                let [o0, o1, o2, o3] = at::<S>(sk);
-                let ((p0, p1), (q0, q1)) = (S::zip(o0, o2), S::zip(o1, o3));
-                let ((v0, v1), (v2, v3)) = (S::zip(p0, q0), S::zip(p1, q1));
-                let vals = [v0, v1, v2, v3];
-                let ox = 4 * tx;
-                let count = (4 * n).min(g.ow - ox);
-                let mut c = 0;
-                while c < count {
-                    let len = S::LANES.min(count - c);
-                    let pos = oy * g.ow + ox + c;
-                    let mut val = vals[c / S::LANES];
-                    if !identity {
-                        val = epilogue_vec::<S>(e, val, co, pos, len);
-                    }
-                    put::<S>(out.add(co * ohw + pos), len, val);
-                    c += len;
-                }
-            }
-            tile += n;
-        }
     }
 }

@@ -33,8 +33,8 @@ mod f4;
 use super::conv::ConvView;
 use super::gemm::{pack_a, run_region, BSource, MatRef, Problem};
 use super::isa::{Isa, Kernels};
-use super::kernel::EpiRaw;
-use super::simd::Simd;
+use super::kernel::{epilogue_vec, put, EpiRaw};
+use super::simd::{simd_dispatch, Simd};
 use super::threads::{self, SharedOut};
 
 /// Elements between one position's matrix and the next beyond its size (one 128-byte
@@ -91,9 +91,9 @@ impl WinogradWeights {
             for ci in 0..cin {
                 let g = &w[(co * cin + ci) * 9..][..9];
                 let t = if tile == 4 {
-                    f4::transform_kernel(g).to_vec()
+                    transform_kernel(&f4::G, g)
                 } else {
-                    f2::transform_kernel(g).to_vec()
+                    transform_kernel(&f2::G, g)
                 };
                 for (xi, v) in t.into_iter().enumerate() {
                     u[(xi * cout + co) * cin + ci] = v;
@@ -115,6 +115,24 @@ impl WinogradWeights {
             per_position,
         }
     }
+}
+
+/// `G g Gᵀ` (`n x n`, row-major) for one 3x3 kernel `g` (row-major) and an `n x 3`
+/// transform `G`, computed in `f64` and rounded once.
+fn transform_kernel<const N: usize>(gm: &[[f64; 3]; N], g: &[f32]) -> Vec<f32> {
+    let mut gg = [[0.0f64; 3]; N];
+    for (i, row) in gg.iter_mut().enumerate() {
+        for (j, slot) in row.iter_mut().enumerate() {
+            *slot = (0..3).map(|k| gm[i][k] * f64::from(g[k * 3 + j])).sum();
+        }
+    }
+    let mut out = vec![0.0f32; N * N];
+    for (i, gi) in gg.iter().enumerate() {
+        for (j, gj) in gm.iter().enumerate() {
+            out[i * N + j] = (0..3).map(|k| gi[k] * gj[k]).sum::<f64>() as f32;
+        }
+    }
+    out
 }
 
 /// Whether the weights of convolution `p` are transformed (fast mode adds finite weights):
@@ -284,9 +302,9 @@ pub(crate) fn conv(
                     // SAFETY: `isa` was checked available by the caller; `v` holds a block.
                     unsafe {
                         if tile == 4 {
-                            f4::input_for(isa, xn, &g, t.clone(), v)
+                            input_f4(isa, xn, &g, t.clone(), v)
                         } else {
-                            f2::input_for(isa, xn, &g, t.clone(), v)
+                            input_f2(isa, xn, &g, t.clone(), v)
                         }
                     };
                     for xi in 0..positions {
@@ -311,15 +329,191 @@ pub(crate) fn conv(
                     unsafe {
                         let image = dst.get().add(n * cout * cv.ohw);
                         if tile == 4 {
-                            f4::output_for(isa, m, &g, [t, rows], &e, image);
+                            output_f4(isa, m, &g, [t, rows], &e, image);
                         } else {
-                            f2::output_for(isa, m, &g, [t, rows], &e, image);
+                            output_f2(isa, m, &g, [t, rows], &e, image);
                         }
                     }
                 }
             });
         });
     });
+}
+
+/// The transforms of one Winograd variant, on a run of `n <= S::LANES` consecutive tiles
+/// of one tile row, one tile per lane.
+trait Transforms {
+    /// Writes the first `n` lanes of `V = Bᵀ d B` of the tiles from `[ty, tx]` of the
+    /// split channel `plane` (see [`Grid::plane`]), position `ξ` at `dst + ξ * v_len`.
+    ///
+    /// # Safety
+    ///
+    /// `plane` must be a whole split channel and `dst` valid for a vector at every
+    /// position.
+    unsafe fn input_run<S: Simd>(plane: *const f32, g: &Grid, tile: [usize; 2], dst: *mut f32, n: usize);
+
+    /// Finishes `Y = Aᵀ M A` of the tiles from `[ty, tx]` of one output channel, whose
+    /// products of position `ξ` are at `m + ξ * m_len`, and hands each output row of
+    /// them to `out`.
+    ///
+    /// # Safety
+    ///
+    /// `m` must be valid for a vector at every position.
+    unsafe fn output_run<S: Simd>(m: *const f32, g: &Grid, tile: [usize; 2], n: usize, out: &RowOut);
+}
+
+/// Where [`Transforms::output_run`] puts finished rows: one output channel of an image,
+/// through the epilogue.
+struct RowOut<'a> {
+    /// The epilogue (row = output channel, column = position in the plane).
+    e: &'a EpiRaw,
+    /// Whether the epilogue changes nothing.
+    identity: bool,
+    /// The output channel.
+    co: usize,
+    /// The channel's plane.
+    plane: *mut f32,
+}
+
+impl RowOut<'_> {
+    /// Stores `count` outputs of row `oy` from column `ox` (at most what `vals` hold,
+    /// which are in the plane's order), dropping those past the plane's width or height.
+    ///
+    /// # Safety
+    ///
+    /// The plane must be valid and written by this thread alone in these outputs.
+    #[inline(always)]
+    unsafe fn store<S: Simd>(&self, g: &Grid, [oy, ox]: [usize; 2], count: usize, vals: &[S::V]) {
+        if oy >= g.oh {
+            return;
+        }
+        let count = count.min(g.ow - ox);
+        let mut c = 0;
+        while c < count {
+            let len = S::LANES.min(count - c);
+            let pos = oy * g.ow + ox + c;
+            let mut val = vals[c / S::LANES];
+            if !self.identity {
+                val = epilogue_vec::<S>(self.e, val, self.co, pos, len);
+            }
+            put::<S>(self.plane.add(pos), len, val);
+            c += len;
+        }
+    }
+}
+
+/// Writes `V = Bᵀ d B` of the tiles `t` of every input channel into `v`, position `ξ`'s
+/// matrix in packed B panels: tile `t.start + q * nr + l`, channel `ci` at
+/// `ξ * v_len + q * cin * nr + ci * nr + l`. Vectors run across the tiles of a tile row.
+#[inline(always)]
+unsafe fn input_tiles<S: Simd, T: Transforms>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
+    let vp = v.as_mut_ptr();
+    for ci in 0..g.cin {
+        let plane = xs[ci * g.plane()..][..g.plane()].as_ptr();
+        let mut tile = t.start;
+        while tile < t.end {
+            let (ty, tx) = (tile / g.tw, tile % g.tw);
+            let lane0 = tile - t.start;
+            let (q, l) = (lane0 / g.nr, lane0 % g.nr);
+            // Tiles of one tile row and one panel.
+            let n = S::LANES.min(g.tw - tx).min(t.end - tile).min(g.nr - l);
+            T::input_run::<S>(plane, g, [ty, tx], vp.add(q * g.cin * g.nr + ci * g.nr + l), n);
+            tile += n;
+        }
+    }
+}
+
+/// Writes `Y = Aᵀ M A` of the tiles `t` of the output channels `chans`, through the epilogue
+/// `e`, into the image `out`.
+///
+/// # Safety
+///
+/// `out` must be the image's `[cout, oh, ow]` output, not written by another thread in
+/// these tiles; `e` must be the image's epilogue.
+#[inline(always)]
+unsafe fn output_tiles<S: Simd, T: Transforms>(
+    m: &[f32],
+    g: &Grid,
+    [t, chans]: [std::ops::Range<usize>; 2],
+    e: &EpiRaw,
+    out: *mut f32,
+) {
+    let identity = e.is_identity();
+    for co in chans {
+        let rows = RowOut {
+            e,
+            identity,
+            co,
+            plane: out.add(co * g.oh * g.ow),
+        };
+        let mut tile = t.start;
+        while tile < t.end {
+            let (ty, tx) = (tile / g.tw, tile % g.tw);
+            let n = S::LANES.min(g.tw - tx).min(t.end - tile);
+            T::output_run::<S>(m.as_ptr().add(co * g.block + tile - t.start), g, [ty, tx], n, &rows);
+            tile += n;
+        }
+    }
+}
+
+/// [`input_tiles`] of `F(2x2, 3x3)`.
+#[inline(always)]
+unsafe fn input_tiles_f2<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
+    input_tiles::<S, f2::F2>(xs, g, t, v)
+}
+
+/// [`input_tiles`] of `F(4x4, 3x3)`.
+#[inline(always)]
+unsafe fn input_tiles_f4<S: Simd>(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
+    input_tiles::<S, f4::F4>(xs, g, t, v)
+}
+
+/// [`output_tiles`] of `F(2x2, 3x3)`.
+#[inline(always)]
+unsafe fn output_tiles_f2<S: Simd>(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) {
+    output_tiles::<S, f2::F2>(m, g, part, e, out)
+}
+
+/// [`output_tiles`] of `F(4x4, 3x3)`.
+#[inline(always)]
+unsafe fn output_tiles_f4<S: Simd>(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) {
+    output_tiles::<S, f4::F4>(m, g, part, e, out)
+}
+
+simd_dispatch! {
+    /// [`input_tiles_f2`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// As [`input_tiles`]; `isa` must be available.
+    unsafe fn input_f2(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) => input_tiles_f2
+}
+
+simd_dispatch! {
+    /// [`input_tiles_f4`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// As [`input_tiles`]; `isa` must be available.
+    unsafe fn input_f4(xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) => input_tiles_f4
+}
+
+simd_dispatch! {
+    /// [`output_tiles_f2`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// As [`output_tiles`]; `isa` must be available.
+    unsafe fn output_f2(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) => output_tiles_f2
+}
+
+simd_dispatch! {
+    /// [`output_tiles_f4`] with the widest vectors `isa` has.
+    ///
+    /// # Safety
+    ///
+    /// As [`output_tiles`]; `isa` must be available.
+    unsafe fn output_f4(m: &[f32], g: &Grid, part: [std::ops::Range<usize>; 2], e: &EpiRaw, out: *mut f32) => output_tiles_f4
 }
 
 /// Stores the first `n` lanes of `val` at `dst` and leaves the `LANES - n` elements after
