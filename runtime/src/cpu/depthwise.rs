@@ -109,7 +109,7 @@ unsafe fn planes<S: PhaseOps>(
         let ws = &w[g * kh * kw..][..kh * kw];
         let out = dst.get().add(plane * cv.ohw);
         let e = cv.epilogue(n, g);
-        let fused = if ws.iter().all(|v| v.is_finite()) {
+        if ws.iter().all(|v| v.is_finite()) {
             ph.load::<S>(xs, phases);
             wv.clear();
             wv.extend(ws.iter().map(|&v| S::splat(v)));
@@ -119,13 +119,11 @@ unsafe fn planes<S: PhaseOps>(
             sum_runs::<S>(&ph.offsets, &wv, phases, &mut res[..ph.span], per_row);
             // The plane lies inside `out`, and only this thread writes it.
             ph.compact::<S>(res, out);
-            per_row.is_some()
+            if per_row.is_some() {
+                continue;
+            }
         } else {
             plane_direct(cv, xs, ws, &mut acc, out);
-            false
-        };
-        if fused {
-            continue;
         }
         // The epilogue was made for this image and group, and every `(0, j)` with
         // `j < ohw` lies inside it; the plane lies inside `out`.

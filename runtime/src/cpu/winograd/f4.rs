@@ -35,19 +35,30 @@ simd_dispatch! {
     /// # Safety
     ///
     /// `isa` must be available.
-    pub(super) unsafe fn split_for(x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32]) => split_plane
+    pub(super) unsafe fn split_for(x: &[f32], hw: [usize; 2], pad: [usize; 2], g: &Grid, out: &mut [f32], rows: &mut Vec<f32>) => split_plane
 }
 
 /// Writes one input plane (`[h, w]`) into `rows` rows of `out` zero-padded by
 /// `pad = [top, left]`, each split into its four phases of `half` elements; every element
-/// of `out` is written.
+/// of `out` is written. `scratch` holds one padded row and its even and odd columns; the
+/// padding it holds stays zero from plane to plane of a call (the same geometry), so it
+/// is zeroed only when its length changes.
 #[inline(always)]
-fn split_plane<S: PhaseOps>(x: &[f32], [h, w]: [usize; 2], [top, left]: [usize; 2], g: &Grid, out: &mut [f32]) {
+fn split_plane<S: PhaseOps>(
+    x: &[f32],
+    [h, w]: [usize; 2],
+    [top, left]: [usize; 2],
+    g: &Grid,
+    out: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
     let row_len = 4 * g.half;
     assert!(x.len() >= h * w && out.len() >= g.rows * row_len && left + w <= row_len);
-    // One padded row, whose padding stays zero, and its even and odd columns.
-    let mut padded = vec![0.0f32; row_len];
-    let mut halves = vec![0.0f32; row_len];
+    if scratch.len() != 2 * row_len {
+        scratch.clear();
+        scratch.resize(2 * row_len, 0.0);
+    }
+    let (padded, halves) = scratch.split_at_mut(row_len);
     for (r, row) in out.chunks_exact_mut(row_len).take(g.rows).enumerate() {
         let iy = r.wrapping_sub(top);
         if iy >= h || w == 0 {

@@ -69,12 +69,100 @@ fn with_scratch<R>(
     })
 }
 
+/// The Winograd variant: its output tile size. Every choice between the two variants'
+/// code is made here.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Tile {
+    /// `F(2x2, 3x3)` (module `f2`).
+    F2x2,
+    /// `F(4x4, 3x3)` (module `f4`).
+    F4x4,
+}
+
+impl Tile {
+    /// The output tile size `m`.
+    pub(crate) fn size(self) -> usize {
+        match self {
+            Tile::F2x2 => 2,
+            Tile::F4x4 => 4,
+        }
+    }
+
+    /// Positions of a transformed tile, `(m + 2)²`.
+    fn positions(self) -> usize {
+        (self.size() + 2) * (self.size() + 2)
+    }
+
+    /// `G g Gᵀ` of one 3x3 kernel `g`, row-major.
+    fn transform_kernel(self, g: &[f32]) -> Vec<f32> {
+        match self {
+            Tile::F2x2 => transform_kernel(&f2::G, g),
+            Tile::F4x4 => transform_kernel(&f4::G, g),
+        }
+    }
+
+    /// Writes one input plane into its split rows `out` (see the variant's `split_plane`);
+    /// `rows` is scratch for a padded row, kept between the planes of one call.
+    ///
+    /// # Safety
+    ///
+    /// `isa` must be available.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn split(
+        self,
+        isa: Isa,
+        x: &[f32],
+        hw: [usize; 2],
+        pad: [usize; 2],
+        g: &Grid,
+        out: &mut [f32],
+        rows: &mut Vec<f32>,
+    ) {
+        match self {
+            Tile::F2x2 => f2::split_for(isa, x, hw, pad, g, out),
+            Tile::F4x4 => f4::split_for(isa, x, hw, pad, g, out, rows),
+        }
+    }
+
+    /// [`input_tiles`] of this variant.
+    ///
+    /// # Safety
+    ///
+    /// As [`input_tiles`]; `isa` must be available.
+    unsafe fn input(self, isa: Isa, xs: &[f32], g: &Grid, t: std::ops::Range<usize>, v: &mut [f32]) {
+        match self {
+            Tile::F2x2 => input_f2(isa, xs, g, t, v),
+            Tile::F4x4 => input_f4(isa, xs, g, t, v),
+        }
+    }
+
+    /// [`output_tiles`] of this variant.
+    ///
+    /// # Safety
+    ///
+    /// As [`output_tiles`]; `isa` must be available.
+    unsafe fn output(
+        self,
+        isa: Isa,
+        m: &[f32],
+        g: &Grid,
+        part: [std::ops::Range<usize>; 2],
+        e: &EpiRaw,
+        out: *mut f32,
+    ) {
+        match self {
+            Tile::F2x2 => output_f2(isa, m, g, part, e, out),
+            Tile::F4x4 => output_f4(isa, m, g, part, e, out),
+        }
+    }
+}
+
 /// The transformed weights `U = G g Gᵀ` of every output and input channel pair, packed as
 /// the A panels of the position GEMMs, one position after the other.
 #[derive(Clone, Debug)]
 pub(crate) struct WinogradWeights {
-    /// Output tile size `m` (2 or 4).
-    tile: usize,
+    /// The variant they were transformed for.
+    tile: Tile,
     /// The packed panels.
     data: Vec<f32>,
     /// Elements of one position's packed matrix.
@@ -82,19 +170,14 @@ pub(crate) struct WinogradWeights {
 }
 
 impl WinogradWeights {
-    /// Transforms and packs `w` (`[cout, cin, 3, 3]`, one group) for `m x m` output tiles
-    /// (2 or 4) into panels of `mr` rows.
-    pub(crate) fn new(w: &[f32], cout: usize, cin: usize, tile: usize, mr: usize) -> WinogradWeights {
-        let positions = (tile + 2) * (tile + 2);
+    /// Transforms and packs `w` (`[cout, cin, 3, 3]`, one group) for the variant `tile`
+    /// into panels of `mr` rows.
+    pub(crate) fn new(w: &[f32], cout: usize, cin: usize, tile: Tile, mr: usize) -> WinogradWeights {
+        let positions = tile.positions();
         let mut u = vec![0.0f32; positions * cout * cin];
         for co in 0..cout {
             for ci in 0..cin {
-                let g = &w[(co * cin + ci) * 9..][..9];
-                let t = if tile == 4 {
-                    transform_kernel(&f4::G, g)
-                } else {
-                    transform_kernel(&f2::G, g)
-                };
+                let t = tile.transform_kernel(&w[(co * cin + ci) * 9..][..9]);
                 for (xi, v) in t.into_iter().enumerate() {
                     u[(xi * cout + co) * cin + ci] = v;
                 }
@@ -152,13 +235,13 @@ pub(crate) fn applies(p: &super::conv::Conv2dParams) -> bool {
 /// and the gemm bench measured `F(2x2, 3x3)` as fast or faster (14x14 and 7x7 images).
 const MIN_F4_TILES: usize = 32;
 
-/// The output tile size for convolution `p` (for which [`applies`] holds): 4 (`F(4x4,
-/// 3x3)`, fewer multiplications) on outputs of at least [`MIN_F4_TILES`] 4x4 tiles,
-/// else 2. It depends on the shapes only, never on the thread count.
-pub(crate) fn tile_for(p: &super::conv::Conv2dParams) -> usize {
+/// The variant for convolution `p` (for which [`applies`] holds): `F(4x4, 3x3)`, with
+/// fewer multiplications, on outputs of at least [`MIN_F4_TILES`] 4x4 tiles, else
+/// `F(2x2, 3x3)`. It depends on the shapes only, never on the thread count.
+pub(crate) fn tile_for(p: &super::conv::Conv2dParams) -> Tile {
     match p.output_dims() {
-        Ok([_, _, oh, ow]) if oh.div_ceil(4) * ow.div_ceil(4) >= MIN_F4_TILES => 4,
-        _ => 2,
+        Ok([_, _, oh, ow]) if oh.div_ceil(4) * ow.div_ceil(4) >= MIN_F4_TILES => Tile::F4x4,
+        _ => Tile::F2x2,
     }
 }
 
@@ -218,9 +301,8 @@ pub(crate) fn conv(
     out: &mut [f32],
 ) {
     let (p, geo) = (cv.p, &cv.geo);
-    let tile = u.tile;
-    let positions = (tile + 2) * (tile + 2);
-    let (th, tw) = (geo.oh.div_ceil(tile), geo.ow.div_ceil(tile));
+    let (tile, positions) = (u.tile, u.tile.positions());
+    let (th, tw) = (geo.oh.div_ceil(tile.size()), geo.ow.div_ceil(tile.size()));
     let tiles = th * tw;
     let (cin, cout) = (p.in_channels, p.out_channels);
     // Every block streams all of `U` (positions * cin * cout values) once, so blocks are as
@@ -242,8 +324,8 @@ pub(crate) fn conv(
         tw,
         block,
         nr: ks.nr,
-        m: tile,
-        rows: tile * th + 2,
+        m: tile.size(),
+        rows: tile.size() * th + 2,
         // Room for a whole vector read from the last tile of a row.
         half: tw + 1 + 16,
     };
@@ -266,21 +348,21 @@ pub(crate) fn conv(
     // garbage lanes (past its last tile) are never stored, so nothing is zeroed first.
     with_scratch(&SPLIT, planes * g.plane(), |xs| {
         let split_dst = SharedOut(xs.as_mut_ptr());
-        let mut none = vec![(); split_parts.len()];
-        threads::run_parts(&split_parts, &mut none, |part, _| {
+        let mut row_bufs = vec![Vec::new(); split_parts.len()];
+        threads::run_parts(&split_parts, &mut row_bufs, |part, row_buf| {
             for plane in part {
                 // SAFETY: each thread writes only its own planes of `xs`.
                 let d = unsafe { std::slice::from_raw_parts_mut(split_dst.get().add(plane * g.plane()), g.plane()) };
                 // SAFETY: `isa` was checked available by the caller.
                 unsafe {
-                    let split = if tile == 4 { f4::split_for } else { f2::split_for };
-                    split(
+                    tile.split(
                         isa,
                         &x[plane * cv.hw..][..cv.hw],
                         [p.in_h, p.in_w],
                         [geo.pad_top, geo.pad_left],
                         &g,
                         d,
+                        row_buf,
                     )
                 };
             }
@@ -300,13 +382,7 @@ pub(crate) fn conv(
                     let t = b * block..((b + 1) * block).min(tiles);
                     let xn = &xs[n * cin * g.plane()..][..cin * g.plane()];
                     // SAFETY: `isa` was checked available by the caller; `v` holds a block.
-                    unsafe {
-                        if tile == 4 {
-                            input_f4(isa, xn, &g, t.clone(), v)
-                        } else {
-                            input_f2(isa, xn, &g, t.clone(), v)
-                        }
-                    };
+                    unsafe { tile.input(isa, xn, &g, t.clone(), v) };
                     for xi in 0..positions {
                         let pr = Problem {
                             k: cin,
@@ -328,11 +404,7 @@ pub(crate) fn conv(
                     // thread only in this block's tiles and these channels.
                     unsafe {
                         let image = dst.get().add(n * cout * cv.ohw);
-                        if tile == 4 {
-                            output_f4(isa, m, &g, [t, rows], &e, image);
-                        } else {
-                            output_f2(isa, m, &g, [t, rows], &e, image);
-                        }
+                        tile.output(isa, m, &g, [t, rows], &e, image);
                     }
                 }
             });
@@ -536,7 +608,7 @@ pub(super) unsafe fn store_lanes<S: Simd>(dst: *mut f32, n: usize, val: S::V) {
 mod tests {
     use super::super::isa::kernels;
     use super::super::{conv2d_packed_f32, Activation, Conv2dParams, ConvFusion, Isa, Mode, PackedConvWeights};
-    use super::WinogradWeights;
+    use super::{Tile, WinogradWeights};
     use crate::reference::eval_op;
     use crate::test_values::values;
     use lightos_ir::op::{ConvAttrs, Padding};
@@ -595,7 +667,10 @@ mod tests {
                 activation: Activation::Relu,
                 stages: &[],
             };
-            for (isa, tile) in Isa::available().into_iter().flat_map(|isa| [(isa, 2), (isa, 4)]) {
+            for (isa, tile) in Isa::available()
+                .into_iter()
+                .flat_map(|isa| [(isa, Tile::F2x2), (isa, Tile::F4x4)])
+            {
                 let mut packed = PackedConvWeights::new(isa, Mode::Fast, &p, &wt).unwrap();
                 assert!(packed.winograd.is_some(), "case {seed}: no Winograd weights");
                 let mr = kernels(isa, Mode::Fast).mr;
@@ -621,14 +696,14 @@ mod tests {
                         let tol = 1e-5 * (scale[i] + bias[i / (conv.len() / batch / cout) % cout].abs() + res[i].abs());
                         assert!(
                             (got - want).abs() <= tol + 1e-6,
-                            "case {seed} {isa:?} F({tile}) t{threads} element {i}: {got} vs {want} (tolerance {tol})"
+                            "case {seed} {isa:?} {tile:?} t{threads} element {i}: {got} vs {want} (tolerance {tol})"
                         );
                     }
                     match &first {
                         None => first = Some(out),
                         Some(f) => assert!(
                             f.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()),
-                            "case {seed} {isa:?} F({tile}): {threads} threads change the bits"
+                            "case {seed} {isa:?} {tile:?}: {threads} threads change the bits"
                         ),
                     }
                 }
@@ -646,12 +721,12 @@ mod tests {
         p.padding = Padding::Explicit(vec![1; 4]);
         for (hw, tile) in [(0, 2), (7, 2), (14, 2), (20, 2), (21, 4), (28, 4), (56, 4)] {
             (p.in_h, p.in_w) = (hw, hw);
-            assert_eq!(super::tile_for(&p), tile, "{hw}x{hw}");
+            assert_eq!(super::tile_for(&p).size(), tile, "{hw}x{hw}");
             let packed = PackedConvWeights::new(isa, Mode::Fast, &p, &w).unwrap();
-            assert_eq!(packed.winograd.map(|u| u.tile), Some(tile), "{hw}x{hw}");
+            assert_eq!(packed.winograd.map(|u| u.tile.size()), Some(tile), "{hw}x{hw}");
         }
         (p.in_h, p.in_w) = (100, 14);
-        assert_eq!(super::tile_for(&p), 4, "100x14: 25 x 4 tiles");
+        assert_eq!(super::tile_for(&p).size(), 4, "100x14: 25 x 4 tiles");
     }
 
     /// Strict mode, non-finite weights and other geometries never make Winograd weights.
